@@ -99,7 +99,7 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable URL>"
-    if parts.password is None:
+    if not parts.password:
         return url
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""

@@ -1,0 +1,233 @@
+"""The `asynccoder` command: argument parsing and plain or JSON printing.
+
+With no subcommand it starts the terminal UI. Every subcommand calls `services/` only. Errors
+print one line (`error: ...`) on stderr and exit non-zero; `--debug` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from asynccoder_tui import __version__
+from asynccoder_tui.config import Settings, load_settings
+from asynccoder_tui.domain.errors import AsyncCoderError
+from asynccoder_tui.logs import redact
+
+log = logging.getLogger("asynccoder.cli")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_UNEXPECTED = 70
+
+Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+# db ---------------------------------------------------------------------------------------------
+
+
+async def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.db.migrate import apply_migrations
+    from asynccoder_tui.db.pool import open_database
+
+    db = await open_database(settings, migrate=False, max_size=2)
+    try:
+        applied = await apply_migrations(db.pool)
+    finally:
+        await db.close()
+    if applied:
+        for mig in applied:
+            print(f"applied {mig.version:04d}_{mig.name}")
+    else:
+        print("database is up to date")
+    return 0
+
+
+async def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.db.pool import open_database
+    from asynccoder_tui.db.status import database_status
+
+    db = await open_database(settings, migrate=False, max_size=2)
+    try:
+        status = await database_status(db.pool)
+    finally:
+        await db.close()
+    if args.json:
+        _print_json(
+            {
+                "url": db.display_url,
+                "embedded": db.embedded is not None,
+                "server_version": status.server_version,
+                "applied": [
+                    {"version": m.version, "name": m.name, "applied_at": m.applied_at}
+                    for m in status.applied
+                ],
+                "pending": status.pending,
+                "row_counts": status.row_counts,
+                "pgvector": status.pgvector,
+            }
+        )
+        return 0
+    print(f"database   {db.display_url} ({'embedded' if db.embedded else 'DATABASE_URL'})")
+    print(f"server     PostgreSQL {status.server_version}")
+    print("migrations")
+    for m in status.applied:
+        print(f"  {m.version:04d}_{m.name:<24} applied {m.applied_at:%Y-%m-%d %H:%M:%S}")
+    for name in status.pending:
+        print(f"  {name:<29} pending")
+    print("rows")
+    for table, count in status.row_counts.items():
+        print(f"  {table:<24} {count:>10}")
+    return 0
+
+
+async def cmd_db_url(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.config import redact_url
+    from asynccoder_tui.db.pool import resolve_url
+
+    url, _ = await resolve_url(settings)
+    print(redact_url(url))
+    return 0
+
+
+async def cmd_db_stop(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.uses_embedded_db:
+        raise AsyncCoderError("DATABASE_URL is set: there is no embedded database to stop")
+    from asynccoder_tui.db.server import live_handles, start_embedded
+
+    pgdata = settings.paths.pgdata
+    if not (pgdata / "postmaster.pid").exists():
+        print("the embedded database is not running")
+        return 0
+    others = [p for p in live_handles(pgdata) if p != os.getpid()]
+    if others and not args.force:
+        raise AsyncCoderError(
+            f"the embedded database is in use by {len(others)} process(es): "
+            + ", ".join(str(p) for p in others),
+            hint="quit them first, or pass --force",
+        )
+    server = await asyncio.to_thread(start_embedded, pgdata, keep_running=True)
+    await asyncio.to_thread(server.stop)
+    print("the embedded database stopped")
+    return 0
+
+
+# doctor -----------------------------------------------------------------------------------------
+
+
+async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services.doctor import run_checks
+
+    checks = await run_checks(settings)
+    healthy = all(c.status != "fail" for c in checks)
+    if args.json:
+        _print_json({"healthy": healthy, "checks": [c.as_dict() for c in checks]})
+    else:
+        marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+        for c in checks:
+            print(f"[{marks[c.status]}] {c.name:<18} {c.detail}")
+            if c.hint and c.status != "ok":
+                print(f"       {'':<18} -> {c.hint}")
+        print("healthy" if healthy else "problems found")
+    return 0 if healthy else EXIT_ERROR
+
+
+# the terminal UI --------------------------------------------------------------------------------
+
+
+def run_tui(settings: Settings) -> int:
+    from asynccoder_tui.tui.app import AsyncCoderApp
+
+    app = AsyncCoderApp(settings)
+    app.run()
+    return int(app.return_code or 0)
+
+
+# parsing ----------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="asynccoder",
+        description="Hand coding tasks to AI agents, watch them work, review their diffs and "
+        "open pull requests. With no command, starts the terminal UI.",
+    )
+    parser.add_argument("--version", action="version", version=f"asynccoder {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--config", metavar="PATH", help="config file (default: XDG config dir)")
+    parser.add_argument(
+        "--database-url", metavar="URL", help="PostgreSQL URL (default: the embedded server)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    db = sub.add_parser("db", help="database: migrate, status, url, stop")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    p = db_sub.add_parser("migrate", help="apply pending migrations")
+    p.set_defaults(handler=cmd_db_migrate)
+    p = db_sub.add_parser("status", help="applied migrations and table row counts")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_db_status)
+    p = db_sub.add_parser("url", help="print the connection URL (password hidden)")
+    p.set_defaults(handler=cmd_db_url)
+    p = db_sub.add_parser("stop", help="stop the embedded PostgreSQL server")
+    p.add_argument("--force", action="store_true", help="stop it even while in use")
+    p.set_defaults(handler=cmd_db_stop)
+
+    p = sub.add_parser("doctor", help="check the database, git, keys, sandbox and tokenizer")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_doctor)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = bool(args.debug)
+    try:
+        if args.config:
+            os.environ["ASYNCCODER_CONFIG"] = args.config
+        settings = load_settings(database_url=args.database_url)
+        from asynccoder_tui.logs import setup_logging
+
+        setup_logging(settings.paths.log_file, settings.log_level)
+        if args.command is None:
+            return run_tui(settings)
+        handler: Handler = args.handler
+        return asyncio.run(handler(args, settings))
+    except AsyncCoderError as err:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {redact(err.message)}", file=sys.stderr)
+        if err.hint:
+            print(f"hint: {redact(err.hint)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        log.exception("unexpected error")
+        if debug:
+            traceback.print_exc()
+        print(
+            f"error: unexpected {type(err).__name__}: {redact(str(err))} "
+            "(run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_UNEXPECTED

@@ -1,0 +1,117 @@
+"""Connections: the asyncpg pool with jsonb and numeric codecs, and reaching the database.
+
+`open_database(settings)` is the one way in: it starts or joins the embedded server when no
+`DATABASE_URL` is set, connects a pool, and applies pending migrations. A server that cannot
+be reached raises `DatabaseUnavailableError` naming the URL (password hidden) and the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from asynccoder_tui.config import Settings, redact_url
+from asynccoder_tui.db.server import EmbeddedServer, start_embedded
+from asynccoder_tui.domain.errors import DatabaseUnavailableError
+
+log = logging.getLogger(__name__)
+
+Executor = asyncpg.Pool | asyncpg.Connection
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for kind in ("json", "jsonb"):
+        await conn.set_type_codec(
+            kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog", format="text"
+        )
+
+
+@dataclass
+class Database:
+    """An open pool plus how it was reached."""
+
+    pool: asyncpg.Pool
+    url: str
+    embedded: EmbeddedServer | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def connect_direct(self) -> asyncpg.Connection:
+        """A connection outside the pool (for LISTEN, which must never return to a pool)."""
+        return await connect_one(self.url)
+
+
+async def connect_one(url: str, *, timeout: float = 10.0) -> asyncpg.Connection:
+    try:
+        conn = await asyncpg.connect(url, timeout=timeout)
+    except Exception as err:
+        raise _unavailable(url, err) from err
+    await _init_connection(conn)
+    return conn
+
+
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    try:
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            init=_init_connection,
+            timeout=10.0,
+            command_timeout=60.0,
+            server_settings={"application_name": "asynccoder"},
+        )
+    except Exception as err:
+        raise _unavailable(url, err) from err
+    assert pool is not None
+    return pool
+
+
+def _unavailable(url: str, err: BaseException) -> DatabaseUnavailableError:
+    reason = str(err) or type(err).__name__
+    if isinstance(err, asyncio.TimeoutError | TimeoutError):
+        reason = "timed out"
+    return DatabaseUnavailableError(
+        f"cannot connect to PostgreSQL at {redact_url(url)}: {reason}",
+        hint="check DATABASE_URL, or unset it to use the embedded database",
+    )
+
+
+async def resolve_url(settings: Settings) -> tuple[str, EmbeddedServer | None]:
+    """The database URL to use, starting the embedded server when needed (off the loop)."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value(), None
+    settings.paths.ensure()
+    server = await asyncio.to_thread(
+        start_embedded, settings.paths.pgdata, keep_running=settings.keep_db_running
+    )
+    return server.url(), server
+
+
+async def open_database(
+    settings: Settings, *, migrate: bool = True, max_size: int = 10
+) -> Database:
+    """Reach the database, connect a pool and (by default) apply pending migrations."""
+    from asynccoder_tui.db.migrate import apply_migrations
+
+    url, embedded = await resolve_url(settings)
+    pool = await create_pool(url, max_size=max_size)
+    db = Database(pool=pool, url=url, embedded=embedded)
+    if migrate:
+        try:
+            await apply_migrations(pool)
+        except BaseException:
+            await pool.close()
+            raise
+    return db
