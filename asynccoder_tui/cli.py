@@ -38,36 +38,25 @@ def _print_json(data: Any) -> None:
 
 
 async def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from asynccoder_tui.db.migrate import apply_migrations
-    from asynccoder_tui.db.pool import open_database
+    from asynccoder_tui.services import database
 
-    db = await open_database(settings, migrate=False, max_size=2)
-    try:
-        applied = await apply_migrations(db.pool)
-    finally:
-        await db.close()
-    if applied:
-        for mig in applied:
-            print(f"applied {mig.version:04d}_{mig.name}")
-    else:
+    applied = await database.migrate(settings)
+    for mig in applied:
+        print(f"applied {mig.version:04d}_{mig.name}")
+    if not applied:
         print("database is up to date")
     return 0
 
 
 async def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
-    from asynccoder_tui.db.pool import open_database
-    from asynccoder_tui.db.status import database_status
+    from asynccoder_tui.services import database
 
-    db = await open_database(settings, migrate=False, max_size=2)
-    try:
-        status = await database_status(db.pool)
-    finally:
-        await db.close()
+    url, embedded, status = await database.status(settings)
     if args.json:
         _print_json(
             {
-                "url": db.display_url,
-                "embedded": db.embedded is not None,
+                "url": url,
+                "embedded": embedded,
                 "server_version": status.server_version,
                 "applied": [
                     {"version": m.version, "name": m.name, "applied_at": m.applied_at}
@@ -79,7 +68,7 @@ async def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
             }
         )
         return 0
-    print(f"database   {db.display_url} ({'embedded' if db.embedded else 'DATABASE_URL'})")
+    print(f"database   {url} ({'embedded' if embedded else 'DATABASE_URL'})")
     print(f"server     PostgreSQL {status.server_version}")
     print("migrations")
     for m in status.applied:
@@ -93,33 +82,17 @@ async def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_db_url(args: argparse.Namespace, settings: Settings) -> int:
-    from asynccoder_tui.config import redact_url
-    from asynccoder_tui.db.pool import resolve_url
+    from asynccoder_tui.services import database
 
-    url, _ = await resolve_url(settings)
-    print(redact_url(url))
+    print(await database.display_url(settings))
     return 0
 
 
 async def cmd_db_stop(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.uses_embedded_db:
-        raise AsyncCoderError("DATABASE_URL is set: there is no embedded database to stop")
-    from asynccoder_tui.db.server import live_handles, start_embedded
+    from asynccoder_tui.services import database
 
-    pgdata = settings.paths.pgdata
-    if not (pgdata / "postmaster.pid").exists():
-        print("the embedded database is not running")
-        return 0
-    others = [p for p in live_handles(pgdata) if p != os.getpid()]
-    if others and not args.force:
-        raise AsyncCoderError(
-            f"the embedded database is in use by {len(others)} process(es): "
-            + ", ".join(str(p) for p in others),
-            hint="quit them first, or pass --force",
-        )
-    server = await asyncio.to_thread(start_embedded, pgdata, keep_running=True)
-    await asyncio.to_thread(server.stop)
-    print("the embedded database stopped")
+    stopped = await database.stop_embedded(settings, force=args.force)
+    print("the embedded database stopped" if stopped else "the embedded database is not running")
     return 0
 
 
@@ -221,6 +194,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`asynccoder ... | head`): not an error worth a message.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as err:
         log.exception("unexpected error")
         if debug:

@@ -22,7 +22,9 @@ async def list_models(db: Executor, *, active_only: bool = True) -> list[AIModel
 
 
 async def find_model(db: Executor, name: str) -> AIModel | None:
-    return one(AIModel, await db.fetchrow(f"SELECT {_COLUMNS} FROM ai_models WHERE name = $1", name))
+    return one(
+        AIModel, await db.fetchrow(f"SELECT {_COLUMNS} FROM ai_models WHERE name = $1", name)
+    )
 
 
 async def get_model(db: Executor, name: str) -> AIModel:

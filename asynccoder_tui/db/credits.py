@@ -22,7 +22,9 @@ from asynccoder_tui.domain.enums import LedgerKind
 from asynccoder_tui.domain.errors import InsufficientCreditsError, NotFoundError
 from asynccoder_tui.domain.models import CreditTransaction
 
-_COLUMNS = "id, user_id, task_id, kind, amount, balance_after, idempotency_key, description, created_at"
+_COLUMNS = (
+    "id, user_id, task_id, kind, amount, balance_after, idempotency_key, description, created_at"
+)
 
 
 async def _existing(conn: Executor, key: str) -> CreditTransaction | None:

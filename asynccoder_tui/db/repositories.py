@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from asynccoder_tui.db.pool import Executor
-from asynccoder_tui.db.rows import many, one
+from asynccoder_tui.db.rows import one
 from asynccoder_tui.domain.enums import RepoStatus
 from asynccoder_tui.domain.errors import ConflictError, NotFoundError
 from asynccoder_tui.domain.models import Repository
@@ -90,7 +90,8 @@ async def upsert_github(
 
 async def get_repository(db: Executor, repo_id: UUID) -> Repository:
     repo = one(
-        Repository, await db.fetchrow(f"SELECT {_COLUMNS} FROM repositories r WHERE r.id = $1", repo_id)
+        Repository,
+        await db.fetchrow(f"SELECT {_COLUMNS} FROM repositories r WHERE r.id = $1", repo_id),
     )
     if repo is None:
         raise NotFoundError(f"repository {repo_id} not found")

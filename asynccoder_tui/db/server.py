@@ -44,7 +44,7 @@ class EmbeddedServer:
 
     def stop(self) -> None:
         """Stop the server now, whoever else uses it (for `asynccoder db stop`)."""
-        from pgserver._commands import pg_ctl
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
         pg_ctl(["-w", "stop"], pgdata=self.pgdata, user=self.server.system_user)
 
@@ -67,7 +67,9 @@ def prune_dead_handles(pgdata: Path) -> list[int]:
     except FileNotFoundError:
         return []
     except (OSError, ValueError):
-        log.warning("embedded database handle list unreadable, resetting it", extra={"path": str(path)})
+        log.warning(
+            "embedded database handle list unreadable, resetting it", extra={"path": str(path)}
+        )
         path.write_text("[]")
         return []
     alive = [p for p in pids if isinstance(p, int) and _pid_alive(p)]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from asynccoder_tui.db.migrate import AppliedMigration, applied_migrations, load_migrations
-from asynccoder_tui.db.pool import Executor
+from asynccoder_tui.db.pool import Executor, connect_one
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,12 @@ class DatabaseStatus:
     pgvector: bool
 
 
+async def server_version(db: Executor) -> str:
+    return str(await db.fetchval("SHOW server_version"))
+
+
 async def database_status(db: Executor) -> DatabaseStatus:
-    version = await db.fetchval("SHOW server_version")
+    version = await server_version(db)
     applied = await applied_migrations(db)
     done = {m.version for m in applied}
     pending = [f"{m.version:04d}_{m.name}" for m in load_migrations() if m.version not in done]
@@ -40,3 +45,21 @@ async def database_status(db: Executor) -> DatabaseStatus:
         row_counts=counts,
         pgvector=pgvector,
     )
+
+
+async def notify_roundtrip(url: str, *, timeout: float = 3.0) -> bool:
+    """Whether a NOTIFY from one connection reaches a LISTEN on another within `timeout`."""
+    listener = await connect_one(url)
+    sender = await connect_one(url)
+    got: asyncio.Queue[str] = asyncio.Queue()
+    try:
+        await listener.add_listener("asynccoder_doctor", lambda *a: got.put_nowait(a[3]))
+        await sender.execute("SELECT pg_notify('asynccoder_doctor', 'ping')")
+        try:
+            await asyncio.wait_for(got.get(), timeout=timeout)
+        except TimeoutError:
+            return False
+        return True
+    finally:
+        await listener.close()
+        await sender.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 import asyncpg
 
@@ -16,5 +17,6 @@ async def transaction(db: Executor) -> AsyncIterator[asyncpg.Connection]:
         async with db.acquire() as conn, conn.transaction():
             yield conn
     else:
-        async with db.transaction():
-            yield db
+        conn = cast(asyncpg.Connection, db)
+        async with conn.transaction():
+            yield conn

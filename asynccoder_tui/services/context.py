@@ -43,5 +43,10 @@ class AppContext:
         self.user = await users.get_user(self.db.pool, self.user.id)
         return self.user
 
+    async def server_version(self) -> str:
+        from asynccoder_tui.db.status import server_version
+
+        return await server_version(self.db.pool)
+
     async def close(self) -> None:
         await self.db.close()

@@ -71,28 +71,17 @@ async def check_database(settings: Settings) -> list[Check]:
 
 async def _check_listen(url: str) -> Check:
     """LISTEN/NOTIFY must round-trip: a transaction-mode pooler silently breaks it."""
-    from asynccoder_tui.db.pool import connect_one
+    from asynccoder_tui.db.status import notify_roundtrip
 
-    listener = await connect_one(url)
-    sender = await connect_one(url)
-    got: asyncio.Queue[str] = asyncio.Queue()
-    try:
-        await listener.add_listener("asynccoder_doctor", lambda *a: got.put_nowait(a[3]))
-        await sender.execute("SELECT pg_notify('asynccoder_doctor', 'ping')")
-        try:
-            await asyncio.wait_for(got.get(), timeout=3)
-        except TimeoutError:
-            return Check(
-                "listen_notify",
-                "fail",
-                "a NOTIFY did not arrive at a LISTEN connection within 3 s",
-                "live updates need a direct or session-pooled connection, not a "
-                "transaction-mode pooler (PgBouncer pool_mode=transaction)",
-            )
+    if await notify_roundtrip(url, timeout=3):
         return Check("listen_notify", "ok", "notifications arrive")
-    finally:
-        await listener.close()
-        await sender.close()
+    return Check(
+        "listen_notify",
+        "fail",
+        "a NOTIFY did not arrive at a LISTEN connection within 3 s",
+        "live updates need a direct or session-pooled connection, not a "
+        "transaction-mode pooler (PgBouncer pool_mode=transaction)",
+    )
 
 
 def check_git() -> Check:
@@ -116,7 +105,8 @@ def check_secrets(settings: Settings) -> list[Check]:
                 Check(
                     name,
                     "warn",
-                    "not set" + ("; the gh CLI is installed and its token will be tried" if gh else ""),
+                    "not set"
+                    + ("; the gh CLI is installed and its token will be tried" if gh else ""),
                     "set GITHUB_TOKEN, run `gh auth login`, or paste a token in settings; "
                     "local repositories work without it",
                 )
@@ -127,7 +117,9 @@ def check_secrets(settings: Settings) -> list[Check]:
                 name,
                 "ok" if present else "warn",
                 "set" if present else "not set",
-                None if present else f"set {name} to use these models (the scripted demo needs none)",
+                None
+                if present
+                else f"set {name} to use these models (the scripted demo needs none)",
             )
         )
     return checks
@@ -135,7 +127,9 @@ def check_secrets(settings: Settings) -> list[Check]:
 
 def check_sandbox(settings: Settings) -> Check:
     if settings.sandbox == "none":
-        return Check("sandbox", "warn", "off by setting (sandbox = none)", "commands run unsandboxed")
+        return Check(
+            "sandbox", "warn", "off by setting (sandbox = none)", "commands run unsandboxed"
+        )
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return Check(
@@ -145,8 +139,19 @@ def check_sandbox(settings: Settings) -> Check:
             "install bubblewrap (apt-get install bubblewrap)",
         )
     probe = subprocess.run(
-        [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-net",
-         "--die-with-parent", "true"],
+        [
+            bwrap,
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--unshare-net",
+            "--die-with-parent",
+            "true",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -192,8 +197,14 @@ def check_tiktoken() -> Check:
 
 
 async def run_checks(settings: Settings) -> list[Check]:
-    checks = [Check("config", "ok", f"config file {settings.config_file}" + (
-        "" if settings.config_file.is_file() else " (not present: defaults in use)"))]
+    checks = [
+        Check(
+            "config",
+            "ok",
+            f"config file {settings.config_file}"
+            + ("" if settings.config_file.is_file() else " (not present: defaults in use)"),
+        )
+    ]
     checks += await check_database(settings)
     checks.append(await asyncio.to_thread(check_git))
     checks += check_secrets(settings)

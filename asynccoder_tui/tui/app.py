@@ -7,6 +7,7 @@ server) runs in a worker after mount, and the screen shows a loading state until
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -16,6 +17,9 @@ from textual.widgets import Footer, Header, Static
 from asynccoder_tui import __version__
 from asynccoder_tui.config import Settings
 from asynccoder_tui.domain.errors import AsyncCoderError
+
+if TYPE_CHECKING:
+    from asynccoder_tui.services.context import AppContext
 
 
 def styles_dir() -> Path:
@@ -34,7 +38,7 @@ class AsyncCoderApp(App[int]):
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.settings = settings
-        self.context = None
+        self.context: AppContext | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -46,14 +50,14 @@ class AsyncCoderApp(App[int]):
 
     @work(exclusive=True, group="database", name="connect")
     async def connect(self) -> None:
-        from asynccoder_tui.db.repositories import count_repositories
         from asynccoder_tui.services.context import AppContext
+        from asynccoder_tui.services.repos import count_active
 
         status = self.query_one("#status", Static)
         try:
             self.context = await AppContext.open(self.settings)
-            repos = await count_repositories(self.context.db.pool, self.context.user.id)
-            version = await self.context.db.pool.fetchval("SHOW server_version")
+            repos = await count_active(self.context)
+            version = await self.context.server_version()
         except AsyncCoderError as err:
             status.update(f"[b red]Database unavailable[/]\n{err}")
             return
