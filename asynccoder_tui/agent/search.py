@@ -1,0 +1,216 @@
+"""Listing and searching a workspace: ripgrep when installed, Python otherwise.
+
+Both honour `.gitignore` (see `ignore.py`), skip `.git` and binary files, and cap what they
+return with a note saying how much was left out. ripgrep is only a speed-up: results are the
+same shape either way, and a pattern ripgrep rejects (look-arounds, back-references) is searched
+with Python's `re` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from asynccoder_tui.agent.file_tools import is_binary
+from asynccoder_tui.agent.ignore import IgnoreMatcher, translate_glob, walk
+from asynccoder_tui.agent.paths import display_path
+from asynccoder_tui.domain.errors import ToolError
+
+LIST_MAX_ENTRIES = 1000
+SEARCH_MAX_RESULTS = 500
+SEARCH_DEFAULT_RESULTS = 100
+SEARCH_MAX_FILE_BYTES = 5 * 1024 * 1024
+MATCH_MAX_CHARS = 300
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A glob as gitignore reads it: with a '/' it is anchored at the root, else any depth."""
+    body = translate_glob(pattern.strip().lstrip("/"))
+    if "/" in pattern.strip().strip("/"):
+        return re.compile(f"^{body}$")
+    return re.compile(f"^(?:.*/)?{body}$")
+
+
+def list_files(root: Path, start: Path, glob: str | None) -> str:
+    """Files under `start` (not ignored), one workspace-relative path a line, capped."""
+    if not start.is_dir():
+        raise ToolError(f"{display_path(root, start)} is not a directory")
+    matcher = IgnoreMatcher(root)
+    if matcher.ancestors_ignored(display_path(root, start)) and start != root:
+        note = " (note: this directory is ignored by .gitignore)"
+    else:
+        note = ""
+    wanted = glob_regex(glob) if glob else None
+    shown: list[str] = []
+    total = 0
+    for path, _ in walk(root, start, matcher):
+        relative = display_path(root, path)
+        if wanted is not None and not wanted.match(relative):
+            continue
+        total += 1
+        if len(shown) < LIST_MAX_ENTRIES:
+            shown.append(relative)
+    where = display_path(root, start)
+    if not shown:
+        return f"no files under {where}" + (f" matching {glob}" if glob else "") + note
+    header = f"{total} files under {where}" + (f" matching {glob}" if glob else "") + note
+    if total > len(shown):
+        header += f" (showing the first {len(shown)}; narrow with path or glob)"
+    return header + "\n" + "\n".join(shown)
+
+
+def directory_tree(root: Path, start: Path, depth: int = 2, limit: int = 400) -> str:
+    """Files and directories up to `depth` levels below `start`, for viewing a directory."""
+    matcher = IgnoreMatcher(root)
+    base_depth = len(start.relative_to(root).parts)
+    lines: list[str] = []
+    more = 0
+    for path, is_dir in walk(root, start, matcher, include_dirs=True):
+        level = len(path.relative_to(root).parts) - base_depth
+        if level > depth:
+            continue
+        if len(lines) >= limit:
+            more += 1
+            continue
+        lines.append(display_path(root, path) + ("/" if is_dir else ""))
+    where = display_path(root, start)
+    header = f"{where}/ (files and directories up to {depth} levels deep, .gitignore applied)"
+    if not lines:
+        return f"{where}/ is empty"
+    if more:
+        lines.append(f"[... {more} more entries not shown: use list_files with a path or glob]")
+    return header + "\n" + "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    path: str
+    line: int
+    text: str
+
+
+def _clip(text: str) -> str:
+    text = text.rstrip("\r\n")
+    if len(text) > MATCH_MAX_CHARS:
+        return text[:MATCH_MAX_CHARS] + " [...]"
+    return text
+
+
+def python_search(
+    root: Path, start: Path, regex: re.Pattern[str], glob: str | None, limit: int
+) -> tuple[list[SearchHit], bool]:
+    """(hits, more) searching line by line with Python's `re`."""
+    wanted = glob_regex(glob) if glob else None
+    hits: list[SearchHit] = []
+    targets = [(start, False)] if start.is_file() else walk(root, start)
+    for path, _ in targets:
+        relative = display_path(root, path)
+        if wanted is not None and not wanted.match(relative):
+            continue
+        try:
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                continue
+            if path.stat().st_size > SEARCH_MAX_FILE_BYTES:
+                continue
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if is_binary(data):
+            continue
+        text = data.decode("utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), start=1):
+            if regex.search(line):
+                if len(hits) >= limit:
+                    return hits, True
+                hits.append(SearchHit(relative, number, _clip(line)))
+    return hits, False
+
+
+async def ripgrep_search(
+    root: Path, start: Path, pattern: str, glob: str | None, ignore_case: bool, limit: int
+) -> tuple[list[SearchHit], bool] | None:
+    """(hits, more) from ripgrep, or None when ripgrep is missing or refuses the pattern."""
+    rg = shutil.which("rg")
+    if rg is None:
+        return None
+    args = [
+        rg, "--line-number", "--no-heading", "--color", "never", "--no-require-git",
+        "--hidden", "--glob", "!.git", "--sort", "path", "--no-messages",
+        "--max-filesize", str(SEARCH_MAX_FILE_BYTES),
+    ]  # fmt: skip
+    if ignore_case:
+        args.append("--ignore-case")
+    if glob:
+        args += ["--glob", glob]
+    args += ["--regexp", pattern, "--", display_path(root, start)]
+    process = await asyncio.create_subprocess_exec(
+        *args,
+        cwd=str(root),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    hits: list[SearchHit] = []
+    more = False
+    try:
+        while raw := await process.stdout.readline():
+            line = raw.decode("utf-8", errors="replace")
+            path, sep, rest = line.partition(":")
+            number, sep2, text = rest.partition(":")
+            if not (sep and sep2 and number.isdigit()):
+                continue
+            if len(hits) >= limit:
+                more = True
+                break
+            relative = path[2:] if path.startswith("./") else path
+            hits.append(SearchHit(relative, int(number), _clip(text)))
+    finally:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+        await process.wait()
+    if process.returncode == 2 and not hits:
+        return None  # a pattern ripgrep cannot parse, or another error: use Python
+    return hits, more
+
+
+async def search(
+    root: Path,
+    start: Path,
+    pattern: str,
+    *,
+    glob: str | None = None,
+    ignore_case: bool = False,
+    limit: int = SEARCH_DEFAULT_RESULTS,
+    use_ripgrep: bool = True,
+) -> str:
+    """Lines matching the regular expression `pattern`, as `path:line: text`, capped."""
+    if not pattern:
+        raise ToolError("pattern is empty")
+    try:
+        regex = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+    except re.error as err:
+        raise ToolError(f"invalid regular expression {pattern!r}: {err}") from None
+    if not await asyncio.to_thread(start.exists):
+        raise ToolError(f"{display_path(root, start)} does not exist")
+    limit = max(1, min(limit, SEARCH_MAX_RESULTS))
+    found = None
+    if use_ripgrep:
+        found = await ripgrep_search(root, start, pattern, glob, ignore_case, limit)
+    if found is None:
+        found = await asyncio.to_thread(python_search, root, start, regex, glob, limit)
+    hits, more = found
+    where = display_path(root, start)
+    if not hits:
+        return f"no matches for /{pattern}/ under {where}" + (f" in {glob}" if glob else "")
+    header = f"matches for /{pattern}/ under {where}" + (f" in {glob}" if glob else "")
+    if more:
+        header += f" (first {len(hits)} shown; narrow with path or glob, or raise max_results)"
+    else:
+        header += f" ({len(hits)})"
+    return header + "\n" + "\n".join(f"{h.path}:{h.line}: {h.text}" for h in hits)
