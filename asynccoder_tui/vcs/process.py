@@ -1,0 +1,214 @@
+"""Running one command process with a time limit, an output cap and a whole-tree kill.
+
+Shared by the sandbox runners (`vcs/sandbox.py`): the caller builds the argv (bubblewrap or a
+plain `/bin/sh -c`) and the environment; this module starts it in a new session, reads stdout
+and stderr merged into a head-and-tail buffer (memory stays bounded whatever the command
+prints), and on timeout, cancellation or exit stops every process of the session and every
+descendant seen before the kill, so nothing the command started outlives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+KILL_GRACE_SECONDS = 0.3
+_READ_CHUNK = 65536
+
+
+class HeadTailBuffer:
+    """Keeps the first and last `limit // 2` bytes of a stream and counts what it dropped."""
+
+    def __init__(self, limit: int) -> None:
+        self.head_limit = max(1, limit // 2)
+        self.tail_limit = max(1, limit - self.head_limit)
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def write(self, data: bytes) -> None:
+        room = self.head_limit - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if not data:
+            return
+        self.tail += data
+        excess = len(self.tail) - self.tail_limit
+        if excess > 0:
+            self.dropped += excess
+            del self.tail[:excess]
+
+    @property
+    def truncated(self) -> bool:
+        return self.dropped > 0
+
+    def text(self) -> str:
+        head = self.head.decode("utf-8", errors="replace")
+        tail = self.tail.decode("utf-8", errors="replace")
+        if not self.dropped:
+            return head + tail
+        return (
+            f"{head}\n\n[... {self.dropped} bytes of output elided: showing the first "
+            f"{len(self.head)} and last {len(self.tail)} bytes ...]\n\n{tail}"
+        )
+
+
+@dataclass
+class ProcessOutcome:
+    exit_code: int | None
+    output: str
+    timed_out: bool
+    truncated: bool
+    duration: float
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    """Every live descendant of `pid` (children of children too)."""
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:  # the process is gone: nothing left to find from it
+        return []
+
+
+def _signal(pgid: int, procs: Sequence[psutil.Process], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+    for proc in procs:
+        # is_running() compares the creation time too: a recycled pid is left alone.
+        with contextlib.suppress(psutil.Error):
+            if proc.is_running():
+                proc.send_signal(sig)
+
+
+def _any_alive(pgid: int, procs: Sequence[psutil.Process]) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        pass
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                return True
+    return False
+
+
+async def kill_tree(
+    pgid: int, procs: Sequence[psutil.Process], grace: float = KILL_GRACE_SECONDS
+) -> None:
+    """SIGTERM the session's group and `procs`, wait up to `grace` s, then SIGKILL the rest."""
+    _signal(pgid, procs, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    # Polling: there is no event for "a process outside our children exited".
+    while time.monotonic() < deadline and _any_alive(pgid, procs):  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    _signal(pgid, procs, signal.SIGKILL)
+
+
+class _Watch:
+    """Remembers every descendant seen while the command runs (some leave its session)."""
+
+    def __init__(self, pid: int, interval: float) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.seen: dict[int, psutil.Process] = {}
+
+    def scan(self) -> list[psutil.Process]:
+        for proc in descendants(self.pid):
+            self.seen.setdefault(proc.pid, proc)
+        return list(self.seen.values())
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            await asyncio.to_thread(self.scan)
+
+
+async def run_process(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    output_limit: int,
+    kill_grace: float = KILL_GRACE_SECONDS,
+    watch_interval: float | None = 0.5,
+) -> ProcessOutcome:
+    """Run `argv` to completion or until `timeout`; cancellation kills it and re-raises.
+
+    `watch_interval` (seconds) polls for descendants so that those which start a session of
+    their own are still stopped; None relies on the process group alone (bubblewrap's pid
+    namespace already ends every process of the sandbox when its first process exits).
+    """
+    started = time.monotonic()
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=str(cwd),
+        env=dict(env),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+    )
+    pgid = process.pid
+    buffer = HeadTailBuffer(output_limit)
+    stdout = process.stdout
+    assert stdout is not None
+
+    async def pump() -> None:
+        while chunk := await stdout.read(_READ_CHUNK):
+            buffer.write(chunk)
+
+    reader = asyncio.create_task(pump())
+    watch = _Watch(pgid, watch_interval or 0.0)
+    watcher = asyncio.create_task(watch.run()) if watch_interval else None
+    timed_out = False
+    try:
+        try:
+            await asyncio.wait_for(process.wait(), timeout=timeout)
+        except TimeoutError:
+            timed_out = True
+            await kill_tree(pgid, watch.scan(), kill_grace)
+            await process.wait()
+        else:
+            # What the command left running in the background would hold the output pipe
+            # open and outlive the command: stop it.
+            leftovers = [p for p in watch.scan() if _running(p)]
+            if leftovers or _any_alive(pgid, []):
+                await kill_tree(pgid, leftovers, kill_grace)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(reader), timeout=2.0)
+    except asyncio.CancelledError:
+        await asyncio.shield(kill_tree(pgid, watch.scan(), kill_grace))
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        raise
+    finally:
+        for task in (reader, watcher):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    return ProcessOutcome(
+        exit_code=None if timed_out else process.returncode,
+        output=buffer.text(),
+        timed_out=timed_out,
+        truncated=buffer.truncated,
+        duration=time.monotonic() - started,
+    )
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
