@@ -342,7 +342,11 @@ def reverse_patch_for_hunk(diff: FileDiff, hunk: Hunk) -> bytes:
     if diff.new_file:
         mode = (diff.new_mode or "100644").encode()
         head = (
-            b"diff --git " + quote_path("a/", diff.path) + b" " + quote_path("b/", diff.path) + b"\n"
+            b"diff --git "
+            + quote_path("a/", diff.path)
+            + b" "
+            + quote_path("b/", diff.path)
+            + b"\n"
             b"new file mode " + mode + b"\n"
             b"--- /dev/null\n"
             b"+++ " + quote_path("b/", diff.path) + b"\n"
@@ -350,14 +354,22 @@ def reverse_patch_for_hunk(diff: FileDiff, hunk: Hunk) -> bytes:
     elif diff.deleted_file:
         mode = (diff.old_mode or "100644").encode()
         head = (
-            b"diff --git " + quote_path("a/", diff.path) + b" " + quote_path("b/", diff.path) + b"\n"
+            b"diff --git "
+            + quote_path("a/", diff.path)
+            + b" "
+            + quote_path("b/", diff.path)
+            + b"\n"
             b"deleted file mode " + mode + b"\n"
             b"--- " + quote_path("a/", diff.path) + b"\n"
             b"+++ /dev/null\n"
         )
     else:
         head = (
-            b"diff --git " + quote_path("a/", diff.path) + b" " + quote_path("b/", diff.path) + b"\n"
+            b"diff --git "
+            + quote_path("a/", diff.path)
+            + b" "
+            + quote_path("b/", diff.path)
+            + b"\n"
             b"--- " + quote_path("a/", diff.path) + b"\n"
             b"+++ " + quote_path("b/", diff.path) + b"\n"
         )

@@ -223,7 +223,9 @@ class Git:
         return (await self.run(*args, check=False, config=config)).ok
 
 
-def command_failed(result: GitResult, secrets: Sequence[str] = (), hint: str | None = None) -> GitError:
+def command_failed(
+    result: GitResult, secrets: Sequence[str] = (), hint: str | None = None
+) -> GitError:
     """The `GitError` for a failed command: the command, its exit code and git's message."""
     message = result.stderr.decode("utf-8", errors="replace").strip()
     if not message:

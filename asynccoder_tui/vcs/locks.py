@@ -41,7 +41,9 @@ class RepoLocks:
         return self.lock_dir / f"{key}.lock"
 
     @contextlib.asynccontextmanager
-    async def hold(self, key: str, *, wait: float = DEFAULT_WAIT, what: str = "") -> AsyncIterator[None]:
+    async def hold(
+        self, key: str, *, wait: float = DEFAULT_WAIT, what: str = ""
+    ) -> AsyncIterator[None]:
         """Hold the lock named `key`; `WorkspaceError` if it cannot be had within `wait` s."""
         local = self._local.setdefault(key, asyncio.Lock())
         async with local:

@@ -144,9 +144,7 @@ async def push(
         args.append(f"--force-with-lease=refs/heads/{ws.branch}:{expect}")
     secrets = [token] if token else []
     try:
-        await git.run(
-            *args, remote, refspec, config=auth_config(url, token), secrets=secrets
-        )
+        await git.run(*args, remote, refspec, config=auth_config(url, token), secrets=secrets)
     except GitError as err:
         raise _push_error(err, ws.branch, url, secrets) from None
     # Record the push even where the remote has no fetch refspec that would do it.
@@ -156,7 +154,9 @@ async def push(
 
 def _push_error(err: GitError, branch: str, url: str, secrets: list[str]) -> GitError:
     text = err.message.lower()
-    if "rejected" in text and ("fetch first" in text or "non-fast-forward" in text or "stale" in text):
+    if "rejected" in text and (
+        "fetch first" in text or "non-fast-forward" in text or "stale" in text
+    ):
         hint = "the remote branch has commits the workspace lacks; push with force to replace them"
     elif "403" in text or "permission" in text or "denied" in text:
         hint = "the token cannot write to this repository (it needs contents: write)"
@@ -176,9 +176,7 @@ async def work_state(
     """
     dirty: list[str] = []
     if ws_git is not None:
-        out = (
-            await ws_git.run("status", "--porcelain=v1", "-z", "--untracked-files=all")
-        ).stdout
+        out = (await ws_git.run("status", "--porcelain=v1", "-z", "--untracked-files=all")).stdout
         fields = out.split(b"\0")
         i = 0
         while i < len(fields):

@@ -59,7 +59,11 @@ class RecordStore:
 
     def save(self, record: WorkspaceRecord) -> WorkspaceRecord:
         record = record.model_copy(
-            update={"updated_at": datetime.now(UTC), "pid": os.getpid(), "host": socket.gethostname()}
+            update={
+                "updated_at": datetime.now(UTC),
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+            }
         )
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=".rec-", dir=self.directory)

@@ -37,7 +37,10 @@ def auth_config(url: str, token: str | None) -> list[tuple[str, str]]:
         host = f"{host}:{parts.port}"
     credentials = base64.b64encode(f"x-access-token:{token}".encode()).decode("ascii")
     return [
-        (f"http.{parts.scheme.lower()}://{host}/.extraHeader", f"Authorization: Basic {credentials}")
+        (
+            f"http.{parts.scheme.lower()}://{host}/.extraHeader",
+            f"Authorization: Basic {credentials}",
+        )
     ]
 
 

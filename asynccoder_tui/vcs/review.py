@@ -110,9 +110,7 @@ async def list_changes(ws: Workspace, git: Git) -> list[FileChange]:
 async def diff_stats(ws: Workspace, git: Git) -> DiffStats:
     """Per-file added/removed line counts and binary flags, and totals."""
     async with snapshot_index(ws, git) as env:
-        out = (
-            await git.run("diff", "--numstat", "-z", *_DIFF_FLAGS, ws.base_sha, env=env)
-        ).stdout
+        out = (await git.run("diff", "--numstat", "-z", *_DIFF_FLAGS, ws.base_sha, env=env)).stdout
     return parse_numstat(out)
 
 
@@ -133,7 +131,9 @@ async def find_change(ws: Workspace, git: Git, path: str) -> FileChange:
     )
 
 
-async def file_diff(ws: Workspace, git: Git, path: str, change: FileChange | None = None) -> FileDiff:
+async def file_diff(
+    ws: Workspace, git: Git, path: str, change: FileChange | None = None
+) -> FileDiff:
     """One file's hunks (the file may be a rename's old or new path)."""
     if change is None:
         change = await find_change(ws, git, path)
@@ -193,9 +193,7 @@ async def _restore(ws: Workspace, git: Git, path: str) -> None:
             f"cannot restore {path}: a folder now stands where the file was",
             hint="move or delete the folder, then revert again",
         )
-    await git.run(
-        "restore", f"--source={ws.base_sha}", "--worktree", "--", path, env=_LITERAL
-    )
+    await git.run("restore", f"--source={ws.base_sha}", "--worktree", "--", path, env=_LITERAL)
 
 
 def _check_inside(ws: Workspace, path: str) -> Path:

@@ -38,9 +38,9 @@ def copy_files(patterns: list[str], source: Path, workspace: Path) -> tuple[list
     copied: list[str] = []
     missing: list[str] = []
     for pattern in patterns:
-        matches = sorted(source.glob(pattern)) if any(c in pattern for c in "*?[") else [
-            source / pattern
-        ]
+        matches = (
+            sorted(source.glob(pattern)) if any(c in pattern for c in "*?[") else [source / pattern]
+        )
         found = False
         for match in matches:
             if not match.exists() and not match.is_symlink():

@@ -179,7 +179,9 @@ class WorkspaceManager:
             ))  # fmt: skip
             await repo_git.run("worktree", "prune")
             if path.exists():
-                await repo_git.run("worktree", "remove", "--force", "--force", str(path), check=False)
+                await repo_git.run(
+                    "worktree", "remove", "--force", "--force", str(path), check=False
+                )
                 await asyncio.to_thread(_rmtree, path)
                 await repo_git.run("worktree", "prune")
             exists = await repo_git.succeeds("rev-parse", "--verify", "-q", f"refs/heads/{branch}")
@@ -228,8 +230,10 @@ class WorkspaceManager:
             url = str(spec.clone_url)
             git = await ensure_mirror(mirror, url, timeout=self.fetch_timeout)
             await fetch_origin(git, url, token, label=spec.label)
-            return Git(git_dir=mirror, cwd=mirror, timeout=self.git_timeout), mirror, (
-                f"refs/remotes/origin/{base}"
+            return (
+                Git(git_dir=mirror, cwd=mirror, timeout=self.git_timeout),
+                mirror,
+                (f"refs/remotes/origin/{base}"),
             )
         local = Path(str(spec.local_path))
         if not await asyncio.to_thread(local.is_dir):
@@ -239,9 +243,7 @@ class WorkspaceManager:
             )
         probe = Git(cwd=local, timeout=self.git_timeout)
         try:
-            common = await probe.text(
-                "rev-parse", "--path-format=absolute", "--git-common-dir"
-            )
+            common = await probe.text("rev-parse", "--path-format=absolute", "--git-common-dir")
         except GitError as err:
             raise WorkspaceError(
                 f"{local} is not a git repository", hint="add a folder that holds a git repository"
@@ -406,7 +408,9 @@ class WorkspaceManager:
             )
         repo_git = Git(git_dir=ws.common_dir, cwd=ws.common_dir, timeout=self.git_timeout)
         deleted = False
-        async with self.locks.hold(ws.repo.key, wait=self.lock_wait, what=f"repository {ws.repo.label}"):
+        async with self.locks.hold(
+            ws.repo.key, wait=self.lock_wait, what=f"repository {ws.repo.label}"
+        ):
             if ws.path.exists():
                 gone = await repo_git.run(
                     "worktree", "remove", "--force", "--force", str(ws.path), check=False
