@@ -10,26 +10,43 @@ from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.db.rows import many
 from asynccoder_tui.db.tx import transaction
 from asynccoder_tui.domain.enums import EventKind
+from asynccoder_tui.domain.errors import NotFoundError
 from asynccoder_tui.domain.models import TaskEvent
 
 _COLUMNS = "id, task_id, seq, kind, payload, created_at"
 
 
+class LeaseLostError(Exception):
+    """The writer no longer holds the task's lease: another worker owns it now."""
+
+
 async def append_events(
-    db: Executor, task_id: UUID, events: Sequence[tuple[EventKind, dict[str, Any]]]
+    db: Executor,
+    task_id: UUID,
+    events: Sequence[tuple[EventKind, dict[str, Any]]],
+    *,
+    lease_owner: str | None = None,
 ) -> list[TaskEvent]:
-    """Append events in order; sequence numbers come from the task row, so they never skip."""
+    """Append events in order; sequence numbers come from the task row, so they never skip.
+
+    With `lease_owner`, the append happens only while that worker holds the task's lease
+    (`LeaseLostError` otherwise), so a worker that lost its task cannot write to its transcript.
+    """
     if not events:
         return []
     async with transaction(db) as conn:
         last = await conn.fetchval(
-            "UPDATE tasks SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq",
+            """UPDATE tasks SET event_seq = event_seq + $2
+               WHERE id = $1 AND ($3::text IS NULL
+                                  OR (lease_owner = $3 AND status = 'running'))
+               RETURNING event_seq""",
             task_id,
             len(events),
+            lease_owner,
         )
         if last is None:
-            from asynccoder_tui.domain.errors import NotFoundError
-
+            if lease_owner is not None:
+                raise LeaseLostError(f"task {task_id} is no longer leased to {lease_owner}")
             raise NotFoundError(f"task {task_id} not found")
         first = last - len(events) + 1
         rows = await conn.fetch(

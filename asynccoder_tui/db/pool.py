@@ -21,6 +21,7 @@ from asynccoder_tui.domain.errors import DatabaseUnavailableError
 
 log = logging.getLogger(__name__)
 
+
 class Executor(Protocol):
     """What a pool, a connection and a pooled connection all offer: run a query."""
 

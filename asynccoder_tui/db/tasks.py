@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.db.rows import many, one
-from asynccoder_tui.domain.enums import Priority, TaskMode, TaskStatus
+from asynccoder_tui.domain.enums import Priority, ProviderKind, TaskMode, TaskStatus
 from asynccoder_tui.domain.errors import NotFoundError
 from asynccoder_tui.domain.models import Task
 
-COLUMNS = """t.id, t.owner_id, t.repository_id, t.parent_id, t.model, t.agent_kind, t.title, t.prompt,
+COLUMNS = """t.id, t.owner_id, t.repository_id, t.parent_id, t.model, t.provider, t.agent_kind, t.title, t.prompt,
     t.mode, t.priority, t.status, t.base_branch, t.work_branch, t.attempt, t.max_attempts,
-    t.run_after, t.lease_owner, t.lease_expires_at, t.cancel_requested, t.estimated_credits,
-    t.used_credits, t.input_tokens, t.output_tokens, t.cost, t.error, t.exit_status, t.summary,
+    t.run_after, t.lease_owner, t.lease_expires_at, t.cancel_requested, t.billing_run, t.run_cost,
+    t.estimated_credits, t.held_credits, t.used_credits, t.input_tokens, t.output_tokens, t.cost, t.error, t.exit_status, t.summary,
     t.commit_sha, t.files_changed, t.lines_added, t.lines_removed, t.created_at, t.updated_at,
     t.started_at, t.completed_at,
     (SELECT p.url FROM pull_requests p WHERE p.task_id = t.id
@@ -31,6 +32,7 @@ class NewTask:
     model: str
     title: str
     prompt: str
+    provider: ProviderKind = ProviderKind.SCRIPTED
     mode: TaskMode = TaskMode.CODE
     priority: Priority = Priority.MEDIUM
     base_branch: str | None = None
@@ -45,8 +47,8 @@ async def insert_task(db: Executor, new: NewTask) -> Task:
         f"""WITH t AS (
                 INSERT INTO tasks (owner_id, repository_id, parent_id, model, agent_kind, title,
                                    prompt, mode, priority, base_branch, max_attempts,
-                                   estimated_credits)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                   estimated_credits, provider)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                 RETURNING *)
             SELECT {COLUMNS} FROM t""",
         new.owner_id,
@@ -61,6 +63,7 @@ async def insert_task(db: Executor, new: NewTask) -> Task:
         new.base_branch,
         new.max_attempts,
         new.estimated_credits,
+        new.provider.value,
     )
     task = one(Task, row)
     assert task is not None
@@ -149,3 +152,9 @@ async def count_tasks_by_status(db: Executor, owner_id: UUID) -> dict[str, int]:
         "SELECT status, count(*) AS n FROM tasks WHERE owner_id = $1 GROUP BY status", owner_id
     )
     return {r["status"]: r["n"] for r in rows}
+
+
+async def get_conversation(db: Executor, task_id: UUID) -> list[dict[str, Any]] | None:
+    """The stored agent conversation of a task (to resume it), or None."""
+    value = await db.fetchval("SELECT conversation FROM tasks WHERE id = $1", task_id)
+    return list(value) if value else None

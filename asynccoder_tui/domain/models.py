@@ -107,6 +107,7 @@ class Task(Record):
     repository_id: UUID
     parent_id: UUID | None = None
     model: str
+    provider: ProviderKind = ProviderKind.SCRIPTED
     agent_kind: AgentKind | None = None
     title: str
     prompt: str
@@ -121,7 +122,10 @@ class Task(Record):
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
     cancel_requested: bool = False
+    billing_run: int = 1
+    run_cost: Decimal = Decimal(0)
     estimated_credits: int = 0
+    held_credits: int = 0
     used_credits: int = 0
     input_tokens: int = 0
     output_tokens: int = 0

@@ -142,6 +142,8 @@ CREATE TABLE tasks (
     repository_id      uuid NOT NULL REFERENCES repositories (id) ON DELETE RESTRICT,
     parent_id          uuid REFERENCES tasks (id) ON DELETE CASCADE,
     model              text NOT NULL CHECK (length(model) BETWEEN 1 AND 200),
+    provider           text NOT NULL DEFAULT 'scripted'
+                       CHECK (provider IN ('anthropic', 'openai', 'openai_compatible', 'scripted')),
     agent_kind         text CHECK (agent_kind IN (
                            'planner', 'coder', 'reviewer', 'database', 'backend', 'frontend',
                            'product_manager', 'architect', 'senior_engineer',
@@ -166,6 +168,8 @@ CREATE TABLE tasks (
     lease_owner        text,
     lease_expires_at   timestamptz,
     cancel_requested   boolean NOT NULL DEFAULT false,
+    billing_run        integer NOT NULL DEFAULT 1 CHECK (billing_run >= 1),
+    run_cost           numeric(14, 6) NOT NULL DEFAULT 0 CHECK (run_cost >= 0),
     event_seq          integer NOT NULL DEFAULT 0 CHECK (event_seq >= 0),
     estimated_credits  bigint NOT NULL DEFAULT 0 CHECK (estimated_credits >= 0),
     held_credits       bigint NOT NULL DEFAULT 0 CHECK (held_credits >= 0),
@@ -197,6 +201,8 @@ CREATE TABLE tasks (
 CREATE INDEX tasks_queue ON tasks (priority_rank DESC, run_after, created_at)
     WHERE status = 'queued';
 CREATE INDEX tasks_leases ON tasks (lease_expires_at) WHERE status = 'running';
+CREATE INDEX tasks_running_owner ON tasks (owner_id) WHERE status = 'running';
+CREATE INDEX tasks_running_provider ON tasks (provider) WHERE status = 'running';
 CREATE INDEX tasks_owner_status ON tasks (owner_id, status, created_at DESC);
 CREATE INDEX tasks_owner_created ON tasks (owner_id, created_at DESC, id DESC);
 CREATE INDEX tasks_repository_created ON tasks (repository_id, created_at DESC, id DESC);
@@ -443,3 +449,41 @@ CREATE TABLE audit_logs (
 );
 CREATE INDEX audit_logs_user_time ON audit_logs (user_id, created_at DESC);
 CREATE INDEX audit_logs_resource ON audit_logs (resource_type, resource_id);
+
+-- Live updates ---------------------------------------------------------------------------------
+-- Every change a screen or a worker must see is announced by the database itself, so no code
+-- path can forget. Payloads carry ids only: a listener learns nothing it could not read.
+
+CREATE FUNCTION notify_task_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT'
+       OR NEW.status IS DISTINCT FROM OLD.status
+       OR NEW.cost IS DISTINCT FROM OLD.cost
+       OR NEW.lines_added IS DISTINCT FROM OLD.lines_added
+       OR NEW.lines_removed IS DISTINCT FROM OLD.lines_removed
+       OR NEW.title IS DISTINCT FROM OLD.title THEN
+        PERFORM pg_notify('task_status', NEW.id::text);
+    END IF;
+    IF NEW.status = 'queued'
+       AND (TG_OP = 'INSERT' OR OLD.status <> 'queued' OR NEW.run_after <> OLD.run_after) THEN
+        PERFORM pg_notify('task_queued', NEW.id::text);
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.cancel_requested AND NOT OLD.cancel_requested THEN
+        PERFORM pg_notify('task_cancel', NEW.id::text);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER tasks_notify AFTER INSERT OR UPDATE ON tasks
+    FOR EACH ROW EXECUTE FUNCTION notify_task_change();
+
+CREATE FUNCTION notify_credit_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.credits IS DISTINCT FROM OLD.credits THEN
+        PERFORM pg_notify('credits', NEW.id::text);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER users_notify_credits AFTER UPDATE OF credits ON users
+    FOR EACH ROW EXECUTE FUNCTION notify_credit_change();

@@ -1,0 +1,152 @@
+"""`EventWriter`: the agent's `emit` callback, writing its events into the task transcript.
+
+- Text deltas are coalesced: they are buffered and written together about ten times a second
+  (`flush_interval`), so a fast stream costs a handful of rows, not one per token.
+- Any other event first flushes the buffered text, so the transcript keeps the order in which
+  things happened.
+- `usage` events also add an `api_usage` row and the task's running totals, in one transaction
+  that checks the lease.
+- Every write is lease-checked: once another worker owns the task, writing raises
+  `LeaseLostError` and the runner stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+
+from asynccoder_tui.agent.events import AgentEvent
+from asynccoder_tui.db import events, queue, usage
+from asynccoder_tui.db.events import LeaseLostError
+from asynccoder_tui.db.pool import Executor
+from asynccoder_tui.db.tx import transaction
+from asynccoder_tui.domain.enums import EventKind
+
+log = logging.getLogger(__name__)
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value)) if value is not None else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+class EventWriter:
+    def __init__(
+        self,
+        db: Executor,
+        *,
+        task_id: UUID,
+        user_id: UUID,
+        worker_id: str,
+        provider: str,
+        model: str,
+        execution_id: UUID | None = None,
+        flush_interval: float = 0.1,
+    ) -> None:
+        self.db = db
+        self.task_id = task_id
+        self.user_id = user_id
+        self.worker_id = worker_id
+        self.provider = provider
+        self.model = model
+        self.execution_id = execution_id
+        self.flush_interval = flush_interval
+        self._text: list[str] = []
+        self._text_step = 0
+        self._lock = asyncio.Lock()
+        self._timer: asyncio.Task[None] | None = None
+        self.lost: LeaseLostError | None = None
+        self.rows_written = 0
+
+    async def __call__(self, event: AgentEvent) -> None:
+        if self.lost is not None:
+            raise self.lost
+        if event.kind is EventKind.TEXT_DELTA:
+            self._text.append(str(event.payload.get("text", "")))
+            self._text_step = int(event.payload.get("step", 0) or 0)
+            if self._timer is None or self._timer.done():
+                self._timer = asyncio.create_task(self._flush_later())
+            return
+        await self._write([(event.kind, event.payload)])
+        if event.kind is EventKind.USAGE and not event.payload.get("estimated_only"):
+            await self._record_usage(event.payload)
+
+    async def write(self, kind: EventKind, payload: dict[str, Any]) -> None:
+        """Append an event of the engine's own (status changes, workspace and git steps)."""
+        await self._write([(kind, payload)])
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self.flush_interval)
+        try:
+            await self._write([])
+        except LeaseLostError as err:
+            self.lost = err
+        except Exception:
+            log.exception("writing streamed text failed", extra={"task": str(self.task_id)})
+
+    def _take_text(self) -> list[tuple[EventKind, dict[str, Any]]]:
+        if not self._text:
+            return []
+        text = "".join(self._text)
+        self._text.clear()
+        return [(EventKind.TEXT_DELTA, {"text": text, "step": self._text_step})]
+
+    async def _write(self, batch: list[tuple[EventKind, dict[str, Any]]]) -> None:
+        async with self._lock:
+            rows = self._take_text() + batch
+            if not rows:
+                return
+            try:
+                await events.append_events(self.db, self.task_id, rows, lease_owner=self.worker_id)
+            except LeaseLostError as err:
+                self.lost = err
+                raise
+            self.rows_written += len(rows)
+
+    async def _record_usage(self, payload: dict[str, Any]) -> None:
+        record = usage.UsageRecord(
+            provider=self.provider,
+            model=self.model,
+            input_tokens=int(payload.get("input_tokens", 0) or 0),
+            output_tokens=int(payload.get("output_tokens", 0) or 0),
+            cache_read_tokens=int(payload.get("cache_read_tokens", 0) or 0),
+            cache_write_tokens=int(payload.get("cache_write_tokens", 0) or 0),
+            cost=_decimal(payload.get("cost")),
+        )
+        async with transaction(self.db) as conn:
+            held = await queue.add_usage(
+                conn,
+                self.task_id,
+                self.worker_id,
+                input_tokens=record.input_tokens,
+                output_tokens=record.output_tokens,
+                cache_read_tokens=record.cache_read_tokens,
+                cache_write_tokens=record.cache_write_tokens,
+                cost=record.cost,
+            )
+            if not held:
+                self.lost = LeaseLostError(
+                    f"task {self.task_id} is no longer leased to {self.worker_id}"
+                )
+                raise self.lost
+            await usage.record_usage(
+                conn,
+                user_id=self.user_id,
+                task_id=self.task_id,
+                execution_id=self.execution_id,
+                usage=record,
+            )
+
+    async def close(self) -> None:
+        """Write whatever text is still buffered."""
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        await self._write([])
