@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
@@ -39,6 +40,8 @@ from asynccoder_tui.vcs.diff import (
 from asynccoder_tui.vcs.git import Git
 from asynccoder_tui.vcs.spec import Workspace
 
+log = logging.getLogger(__name__)
+
 _DIFF_FLAGS = ("--no-ext-diff", "--no-textconv", "--no-color", "-M", "--full-index")
 _LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
 
@@ -50,7 +53,29 @@ def workspace_git(ws: Workspace, timeout: float = 300.0) -> Git:
             f"workspace {ws.path} is missing",
             hint="it was removed; start the task again to get a new workspace",
         )
+    _repair_dot_git(ws)
     return Git(git_dir=ws.git_dir, work_tree=ws.path, timeout=timeout)
+
+
+def _repair_dot_git(ws: Workspace) -> None:
+    """Put back the worktree's `.git` pointer if a command replaced it.
+
+    We never use it (git gets `--git-dir`), but a person running git in the folder would, and
+    a pointer to a planted repository could run that repository's configured commands.
+    """
+    pointer = ws.path / ".git"
+    expected = f"gitdir: {ws.git_dir}\n"
+    try:
+        if pointer.is_file() and not pointer.is_symlink() and pointer.read_text() == expected:
+            return
+        if pointer.is_dir() and not pointer.is_symlink():
+            shutil.rmtree(pointer)
+        else:
+            pointer.unlink(missing_ok=True)
+        pointer.write_text(expected)
+    except OSError as err:
+        raise WorkspaceError(f"cannot repair {pointer}: {err.strerror}") from err
+    log.warning("restored the .git pointer of workspace %s", ws.path)
 
 
 @contextlib.asynccontextmanager
