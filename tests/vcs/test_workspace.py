@@ -99,15 +99,13 @@ async def test_several_processes_on_one_repository_at_once(
         """
     )
     procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                script,
-                paths.model_dump_json(),
-                github_spec.model_dump_json(),
-                f"p{n}",
-            ],
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            script,
+            paths.model_dump_json(),
+            github_spec.model_dump_json(),
+            f"p{n}",
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )  # fmt: skip
@@ -115,7 +113,7 @@ async def test_several_processes_on_one_repository_at_once(
     ]
     made: list[str] = []
     for proc in procs:
-        out, err = await asyncio.to_thread(proc.communicate, timeout=120)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
         assert proc.returncode == 0, err.decode()
         made += json.loads(out)
     assert len(set(made)) == 9
@@ -124,45 +122,42 @@ async def test_several_processes_on_one_repository_at_once(
     assert all(f"worktree {p}" in listing for p in made)
 
 
+async def hold_lock_elsewhere(path: Path, seconds: float) -> asyncio.subprocess.Process:
+    """Another process that takes the file lock at `path` for `seconds`."""
+    code = textwrap.dedent(f"""
+        import fcntl, os, time
+        fd = os.open({str(path)!r}, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        print("held", flush=True)
+        time.sleep({seconds})
+    """)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", code, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    assert (await proc.stdout.readline()).strip() == b"held"
+    return proc
+
+
 async def test_repository_lock_excludes_other_processes(tmp_path: Path) -> None:
     locks = RepoLocks(tmp_path / "locks")
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import fcntl, os, sys, time
-            fd = os.open({str(locks.path_for("repo"))!r}, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            print("held", flush=True)
-            time.sleep(1.0)
-        """)],
-        stdout=subprocess.PIPE,
-    )  # fmt: skip
-    (locks.lock_dir).mkdir(exist_ok=True)
-    assert holder.stdout is not None
-    assert (await asyncio.to_thread(holder.stdout.readline)).strip() == b"held"
+    locks.lock_dir.mkdir()
+    holder = await hold_lock_elsewhere(locks.path_for("repo"), 1.0)
     started = time.monotonic()
     async with locks.hold("repo"):
         waited = time.monotonic() - started
-        assert holder.poll() is not None, "got the lock while another process held it"
-    assert waited > 0.5
-    with pytest.raises(WorkspaceError, match="locked by another process"):
-        other = subprocess.Popen(
-            [sys.executable, "-c", textwrap.dedent(f"""
-                import fcntl, os, time
-                fd = os.open({str(locks.path_for("repo"))!r}, os.O_RDWR | os.O_CREAT, 0o600)
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                print("held", flush=True)
-                time.sleep(2)
-            """)],
-            stdout=subprocess.PIPE,
-        )  # fmt: skip
-        assert other.stdout is not None
-        await asyncio.to_thread(other.stdout.readline)
-        try:
+        # The lock came free because the holder finished, not earlier.
+        assert await asyncio.wait_for(holder.wait(), timeout=2) == 0
+    assert waited > 0.5, "got the lock while another process held it"
+
+    other = await hold_lock_elsewhere(locks.path_for("repo"), 5.0)
+    try:
+        with pytest.raises(WorkspaceError, match="locked by another process"):
             async with locks.hold("repo", wait=0.3):
                 pass
-        finally:
-            other.kill()
-            other.wait()
+    finally:
+        other.kill()
+        await other.wait()
+    async with locks.hold("repo", wait=1):
+        pass
 
 
 async def test_local_repository_is_used_in_place_and_left_untouched(
