@@ -108,7 +108,7 @@ async def test_several_processes_on_one_repository_at_once(
             f"p{n}",
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-        )  # fmt: skip
+        )
         for n in range(3)
     ]
     made: list[str] = []
