@@ -146,6 +146,23 @@ async def kill_process_tree(pgid: int, pids: list[int], grace: float = KILL_GRAC
     _signal_all(pgid, pids, signal.SIGKILL)
 
 
+async def _wait_exit(process: asyncio.subprocess.Process, timeout: float) -> bool:
+    """True once the process has exited; False after `timeout` seconds.
+
+    `Process.wait()` also waits for the output pipe to close, which a background child can
+    hold open forever, so the exit status is polled instead.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    interval = 0.005
+    while process.returncode is None:
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(interval)
+        interval = min(0.05, interval * 1.5)
+    return True
+
+
 class SubprocessRunner:
     """Runs commands as plain subprocesses (not isolated: `sandboxed` is False)."""
 
@@ -189,12 +206,9 @@ class SubprocessRunner:
         reader = asyncio.create_task(pump())
         timed_out = False
         try:
-            try:
-                await asyncio.wait_for(process.wait(), timeout=timeout)
-            except TimeoutError:
+            if not await _wait_exit(process, timeout):
                 timed_out = True
                 await kill_process_tree(pgid, [pgid, *_descendants(pgid)], self.kill_grace)
-                await process.wait()
             else:
                 # Stop what the command left running in the background: it would hold the
                 # output pipe open and outlive the command.
@@ -203,6 +217,8 @@ class SubprocessRunner:
                     await kill_process_tree(pgid, leftovers, self.kill_grace)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(reader), timeout=2.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), timeout=2.0)
         except asyncio.CancelledError:
             await asyncio.shield(
                 kill_process_tree(pgid, [pgid, *_descendants(pgid)], self.kill_grace)
