@@ -193,7 +193,7 @@ async def _drop_worktree(manager: WorkspaceManager, orphan: Orphan) -> None:
             ref = f"refs/heads/{orphan.branch}"
             if await git.succeeds("rev-parse", "--verify", "-q", ref):
                 held_elsewhere = await git.text(
-                    "rev-list", "--count", ref, "--not", f"--exclude={ref}",
+                    "rev-list", "--count", ref, "--not", f"--exclude={orphan.branch}",
                     "--branches", "--remotes",
                 )  # fmt: skip
                 if int(held_elsewhere or 0) == 0:

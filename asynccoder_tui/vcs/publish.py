@@ -194,6 +194,6 @@ async def work_state(
     exclude = [ws.base_sha] + ([pushed_sha] if pushed_sha else [])
     count = await git.text(
         "rev-list", "--count", f"refs/heads/{ws.branch}",
-        "--not", f"--exclude=refs/heads/{ws.branch}", "--branches", "--remotes", *exclude,
+        "--not", f"--exclude={ws.branch}", "--branches", "--remotes", *exclude,
     )  # fmt: skip
     return WorkState(dirty, int(count or 0), head.text.strip())
