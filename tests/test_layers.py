@@ -37,7 +37,7 @@ def layer_of(path: Path, root: Path) -> str:
     first = rel.parts[0]
     if first in {"config.py", "logs.py"}:
         return "config"
-    if first == "cli.py":
+    if first in {"cli.py", "cli"}:
         return "cli"
     if len(rel.parts) == 1:
         return "root"

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.db.rows import many, one
-from asynccoder_tui.domain.enums import Priority, ProviderKind, TaskMode, TaskStatus
+from asynccoder_tui.domain.enums import Priority, ProviderKind, TaskMode
 from asynccoder_tui.domain.errors import NotFoundError
 from asynccoder_tui.domain.models import Task
+from asynccoder_tui.domain.queries import TaskFilter, TaskPageCursor
 
 COLUMNS = """t.id, t.owner_id, t.repository_id, t.parent_id, t.model, t.provider, t.agent_kind, t.title, t.prompt,
     t.mode, t.priority, t.status, t.base_branch, t.work_branch, t.attempt, t.max_attempts,
@@ -93,23 +93,6 @@ async def find_task(db: Executor, owner_id: UUID, ref: str) -> Task:
     if len(rows) > 1:
         raise NotFoundError(f"task id prefix {ref!r} is ambiguous", hint="give more characters")
     return Task.model_validate(dict(rows[0]))
-
-
-@dataclass(frozen=True)
-class TaskPageCursor:
-    """Keyset position: the (created_at, id) of the last row seen."""
-
-    created_at: datetime
-    id: UUID
-
-
-@dataclass(frozen=True)
-class TaskFilter:
-    repository_id: UUID | None = None
-    statuses: tuple[TaskStatus, ...] = ()
-    mode: TaskMode | None = None
-    text: str | None = None
-    parent_id: UUID | None = None
 
 
 async def list_tasks(

@@ -31,6 +31,10 @@ Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
 def _print_json(data: Any) -> None:
+    print_json(data)
+
+
+def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
@@ -161,12 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_doctor)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    from asynccoder_tui.cli.work import register_work_commands
+
+    register_work_commands(sub)
     return parser
-
-
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,494 @@
+"""CLI commands for the work itself: `task`, `repo`, `usage`, `model` and `worker`.
+
+Every command opens one `AppContext`, calls `services/`, prints plain text (or JSON with
+`--json`) and closes it. Text that came from a model or a repository is printed inert.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+from uuid import UUID
+
+from asynccoder_tui.config import Settings
+from asynccoder_tui.domain.enums import EventKind, Priority, TaskMode, TaskStatus
+from asynccoder_tui.domain.models import Task, TaskEvent
+from asynccoder_tui.domain.text import inert
+from asynccoder_tui.services.context import AppContext
+
+Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+
+EXIT_TASK_FAILED = 3
+EXIT_TASK_CANCELLED = 4
+
+
+@asynccontextmanager
+async def opened(settings: Settings) -> AsyncIterator[AppContext]:
+    ctx = await AppContext.open(settings)
+    try:
+        yield ctx
+    finally:
+        await ctx.close()
+
+
+def _json(data: Any) -> None:
+    from asynccoder_tui.cli import print_json
+
+    print_json(data)
+
+
+def task_dict(task: Task) -> dict[str, Any]:
+    data = task.model_dump(mode="json")
+    data["cost"] = str(task.cost)
+    return data
+
+
+def _age(task: Task) -> str:
+    from datetime import UTC, datetime
+
+    if task.created_at is None:
+        return "?"
+    seconds = (datetime.now(UTC) - task.created_at).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def task_line(task: Task) -> str:
+    diff = f"+{task.lines_added}/-{task.lines_removed}" if task.files_changed else "-"
+    pr = f" PR {task.pr_state.value}" if task.pr_state else ""
+    return (
+        f"{str(task.id)[:8]}  {task.status.value:<9} {task.mode.value:<6} {task.model[:20]:<20} "
+        f"${task.cost:.4f} {diff:>10} {_age(task):>4}  {inert(task.title)[:60]}{pr}"
+    )
+
+
+# task -------------------------------------------------------------------------------------------
+
+
+async def cmd_task_submit(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services import tasks
+
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    async with opened(settings) as ctx:
+        task = await tasks.submit(
+            ctx,
+            tasks.SubmitRequest(
+                repository=args.repo,
+                prompt=prompt,
+                mode=TaskMode(args.mode),
+                model=args.model,
+                base_branch=args.branch,
+                priority=Priority(args.priority),
+                title=args.title,
+            ),
+        )
+        if not args.wait:
+            if args.json:
+                _json(task_dict(task))
+            else:
+                print(f"submitted {task.id} ({task.held_credits} credits held)")
+            return 0
+        return await wait_for(ctx, task.id, as_json=args.json, run_worker=not args.no_worker)
+
+
+async def wait_for(ctx: AppContext, task_id: UUID, *, as_json: bool, run_worker: bool) -> int:
+    """Stream the transcript until the task ends; exit with its outcome."""
+    from asynccoder_tui.services import live, tasks
+
+    pool = None
+    if run_worker and not await live.workers_alive(ctx):
+        pool = await live.start_worker_pool(ctx, concurrency=1)
+        if not as_json:
+            print("no worker is running: running this task here", file=sys.stderr)
+    seq = 0
+    try:
+        async with live.subscription(ctx, ["task_events", "task_status"]) as updates:
+            while True:
+                for event in await tasks.transcript(ctx, task_id, after_seq=seq):
+                    seq = event.seq
+                    if as_json:
+                        print(event.model_dump_json())
+                    else:
+                        print_event(event)
+                task = await tasks.get_task(ctx, task_id)
+                if task.status.is_final and await _caught_up(ctx, task_id, seq):
+                    break
+                await updates.wait(timeout=1.0)
+    finally:
+        if pool is not None:
+            await pool.stop()
+    if not as_json:
+        print(f"\n{task.status.value}: {inert(task.error or task.summary or '')}".rstrip(": "))
+    return {
+        TaskStatus.COMPLETED: 0,
+        TaskStatus.CANCELLED: EXIT_TASK_CANCELLED,
+    }.get(task.status, EXIT_TASK_FAILED)
+
+
+async def _caught_up(ctx: AppContext, task_id: UUID, seq: int) -> bool:
+    from asynccoder_tui.services import tasks
+
+    return not await tasks.transcript(ctx, task_id, after_seq=seq, limit=1)
+
+
+def print_event(event: TaskEvent) -> None:
+    p = event.payload
+    kind = event.kind
+    if kind is EventKind.TEXT_DELTA:
+        print(inert(str(p.get("text", ""))), end="", flush=True)
+    elif kind is EventKind.MESSAGE:
+        role = p.get("role", "user")
+        if role == "user":
+            print(f"\n> {inert(str(p.get('text', '')))}")
+    elif kind is EventKind.TOOL_CALL:
+        args = p.get("arguments")
+        summary = inert(str(args))[:120] if args else ""
+        print(f"\n  [{inert(str(p.get('name', 'tool')))}] {summary}")
+    elif kind is EventKind.TOOL_RESULT:
+        mark = "ok" if p.get("ok", True) else "failed"
+        first = inert(str(p.get("output", ""))).strip().splitlines()[:1]
+        print(f"    -> {mark}{': ' + first[0][:120] if first else ''}")
+    elif kind is EventKind.STATUS:
+        label = p.get("status") or p.get("state") or ""
+        detail = p.get("detail") or ""
+        if label not in ("step",):
+            print(f"\n[{inert(str(label))}] {inert(str(detail))}".rstrip())
+    elif kind is EventKind.RETRY:
+        print(
+            f"\n[retry {p.get('attempt')}] {inert(str(p.get('reason', '')))} (in {p.get('delay')} s)"
+        )
+    elif kind is EventKind.ERROR:
+        print(f"\n[error] {inert(str(p.get('message', '')))}")
+    elif kind is EventKind.USAGE and p.get("settlement"):
+        print(f"\n[billed] {p.get('billed_credits', 0)} credits (${p.get('cost', '0')})")
+
+
+async def cmd_task_list(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.domain.queries import TaskFilter
+    from asynccoder_tui.services import repos, tasks
+
+    async with opened(settings) as ctx:
+        repo_id = (await repos.find(ctx, args.repo)).id if args.repo else None
+        filters = TaskFilter(
+            repository_id=repo_id,
+            statuses=tuple(TaskStatus(s) for s in args.status or ()),
+            text=args.search,
+        )
+        found = await tasks.list_tasks(ctx, filters=filters, limit=args.limit)
+    if args.json:
+        _json([task_dict(t) for t in found])
+    elif not found:
+        print("no tasks")
+    else:
+        for task in found:
+            print(task_line(task))
+    return 0
+
+
+async def cmd_task_show(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services import tasks
+
+    async with opened(settings) as ctx:
+        task = await tasks.get_task(ctx, args.id)
+        transcript = await tasks.transcript(ctx, task.id) if args.events or args.json else []
+        outcome = await tasks.task_results(ctx, task.id)
+    if args.json:
+        data = task_dict(task)
+        data["results"] = outcome
+        data["events"] = [e.model_dump(mode="json") for e in transcript]
+        _json(data)
+        return 0
+    print(f"task      {task.id}")
+    print(f"title     {inert(task.title)}")
+    print(f"status    {task.status.value}" + (f" ({task.exit_status})" if task.exit_status else ""))
+    print(f"mode      {task.mode.value}   model {task.model}   priority {task.priority.value}")
+    print(f"branch    {task.work_branch or '-'} (base {task.base_branch or 'default'})")
+    print(f"attempts  {task.attempt} of {task.max_attempts}")
+    print(
+        f"cost      ${task.cost:.4f}   credits used {task.used_credits}, held {task.held_credits}"
+    )
+    print(f"tokens    {task.input_tokens} in, {task.output_tokens} out")
+    print(f"diff      {task.files_changed} files, +{task.lines_added} -{task.lines_removed}")
+    if task.pr_url:
+        print(f"pr        {task.pr_url} ({task.pr_state.value if task.pr_state else '?'})")
+    if task.error:
+        print(f"error     {inert(task.error)}")
+    if task.summary:
+        print(f"summary   {inert(task.summary)}")
+    for event in transcript:
+        print_event(event)
+    return 0
+
+
+async def cmd_task_cancel(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services import tasks
+
+    async with opened(settings) as ctx:
+        task = await tasks.cancel(ctx, args.id)
+    state = "cancelled" if task.status is TaskStatus.CANCELLED else "cancel requested"
+    print(f"{str(task.id)[:8]} {state}")
+    return 0
+
+
+async def cmd_task_follow_up(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services import tasks
+
+    message = sys.stdin.read() if args.message == "-" else args.message
+    async with opened(settings) as ctx:
+        task = await tasks.follow_up(ctx, args.id, message)
+        if args.wait:
+            return await wait_for(ctx, task.id, as_json=False, run_worker=True)
+    print(f"{str(task.id)[:8]} {task.status.value}: follow-up sent")
+    return 0
+
+
+async def cmd_task_retry(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services import tasks
+
+    async with opened(settings) as ctx:
+        task = await tasks.retry(ctx, args.id)
+    print(f"{str(task.id)[:8]} queued again")
+    return 0
+
+
+async def cmd_task_diff(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services import review, tasks
+
+    async with opened(settings) as ctx:
+        task = await tasks.get_task(ctx, args.id)
+        text = await review.full_diff(ctx, task.id)
+    sys.stdout.write(inert(text))
+    return 0
+
+
+async def cmd_task_pr(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services import review, tasks
+
+    async with opened(settings) as ctx:
+        task = await tasks.get_task(ctx, args.id)
+        pr = await review.create_pull_request(
+            ctx, task.id, title=args.title, body=args.body, draft=args.draft,
+            progress=lambda msg: print(msg, file=sys.stderr),
+        )  # fmt: skip
+    if args.json:
+        _json(pr.model_dump(mode="json"))
+    else:
+        print(f"#{pr.number} {pr.state.value} {pr.url}")
+    return 0
+
+
+# repo, usage, model, worker ---------------------------------------------------------------------
+
+
+async def cmd_repo_add(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services import repos
+
+    async with opened(settings) as ctx:
+        repo = await repos.add_repo(ctx, args.ref)
+    print(f"added {repo.display_name} (default branch {repo.default_branch})")
+    return 0
+
+
+async def cmd_repo_list(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services import repos
+
+    async with opened(settings) as ctx:
+        rows = await repos.list_repos(ctx, include_archived=args.all)
+    if args.json:
+        _json([{**r.repository.model_dump(mode="json"), "open_tasks": r.open_tasks} for r in rows])
+    elif not rows:
+        print("no repositories: add one with `asynccoder repo add PATH` or `owner/name`")
+    for row in [] if args.json else rows:
+        repo = row.repository
+        where = repo.local_path or repo.full_name
+        status = "" if repo.status.value == "active" else f" [{repo.status.value}]"
+        print(f"{repo.display_name:<30} {repo.kind.value:<6} {repo.default_branch:<12} "
+              f"{row.open_tasks:>3} open  {where}{status}")  # fmt: skip
+    return 0
+
+
+async def cmd_repo_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services import repos
+
+    async with opened(settings) as ctx:
+        result = await repos.sync_github(
+            ctx, progress=lambda done, total: print(f"\r{done}/{total}", end="", file=sys.stderr)
+        )
+    print(f"\nsynced {result.seen} repositories from GitHub")
+    return 0
+
+
+async def cmd_repo_archive(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services import repos
+
+    async with opened(settings) as ctx:
+        repo = await repos.find(ctx, args.ref)
+        await (repos.restore if args.restore else repos.archive)(ctx, repo.id)
+    print(f"{repo.display_name} {'restored' if args.restore else 'archived'}")
+    return 0
+
+
+async def cmd_usage(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services import usage
+
+    async with opened(settings) as ctx:
+        report = await usage.report(ctx)
+    if args.json:
+        _json(report.as_dict())
+        return 0
+    rate = report.credits_per_usd
+    print(f"balance      {report.balance} credits (${report.balance / rate:.2f})")
+    print(f"this month   {report.month_tokens:,} tokens, ${report.month_cost:.4f}")
+    print("ledger       " + ", ".join(f"{k} {v}" for k, v in sorted(report.ledger_totals.items())))
+    print(
+        "tasks        "
+        + (", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())) or "none")
+    )
+    if report.by_model:
+        print("by model")
+        for m in report.by_model:
+            print(
+                f"  {m.model:<24} {m.calls:>5} calls {m.input_tokens + m.output_tokens:>12,} tokens ${m.cost:.4f}"
+            )
+    return 0
+
+
+async def cmd_model_list(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services import models
+
+    async with opened(settings) as ctx:
+        found = await models.list_models(ctx)
+    if args.json:
+        _json([m.model_dump(mode="json") for m in found])
+        return 0
+    for m in found:
+        print(f"{m.name:<22} {m.provider.value:<18} in ${m.input_price}/M  out ${m.output_price}/M  "
+              f"cache read ${m.cache_read_price}/M  {m.context_window:,} ctx")  # fmt: skip
+    return 0
+
+
+async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services import live
+
+    async with opened(settings) as ctx:
+        pool = await live.start_worker_pool(ctx, concurrency=args.concurrency)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        print(
+            f"worker {pool.worker_id} running {args.concurrency} task(s) at a time; Ctrl-C stops",
+            file=sys.stderr,
+        )
+        await stop.wait()
+        print("stopping: running tasks go back to the queue", file=sys.stderr)
+        await pool.stop()
+    return 0
+
+
+# registration -----------------------------------------------------------------------------------
+
+
+def _id(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", help="task id (or its first 8 characters)")
+
+
+def register_work_commands(sub: Any) -> None:
+    task = sub.add_parser("task", help="submit, list, show, cancel, follow up, retry, diff, pr")
+    t = task.add_subparsers(dest="task_command", metavar="ACTION", required=True)
+
+    p = t.add_parser("submit", help="queue a task for an agent")
+    p.add_argument("prompt", help="what the agent should do ('-' reads standard input)")
+    p.add_argument("--repo", required=True, help="repository: path, owner/name, name or id")
+    p.add_argument("--mode", default="code", choices=[m.value for m in TaskMode])
+    p.add_argument("--model", help="model name (default: the default_model setting)")
+    p.add_argument("--branch", help="base branch (default: the repository's default branch)")
+    p.add_argument("--priority", default="medium", choices=[x.value for x in Priority])
+    p.add_argument("--title", help="title (default: the prompt's first line)")
+    p.add_argument(
+        "--wait", action="store_true", help="stream the transcript and exit with the outcome"
+    )
+    p.add_argument(
+        "--no-worker", action="store_true", help="with --wait, never run the task in this process"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_task_submit)
+
+    p = t.add_parser("list", help="list tasks, newest first")
+    p.add_argument("--repo", help="only this repository")
+    p.add_argument("--status", action="append", choices=[s.value for s in TaskStatus])
+    p.add_argument("--search", help="text in the title or prompt")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_task_list)
+
+    p = t.add_parser("show", help="one task, with --events its transcript")
+    _id(p)
+    p.add_argument("--events", action="store_true", help="print the transcript")
+    p.add_argument("--json", action="store_true", help="print JSON (with results and events)")
+    p.set_defaults(handler=cmd_task_show)
+
+    p = t.add_parser("cancel", help="cancel a queued or running task")
+    _id(p)
+    p.set_defaults(handler=cmd_task_cancel)
+
+    p = t.add_parser("follow-up", help="continue a task with another message")
+    _id(p)
+    p.add_argument("message", help="the message ('-' reads standard input)")
+    p.add_argument("--wait", action="store_true", help="stream the transcript until it ends")
+    p.set_defaults(handler=cmd_task_follow_up)
+
+    p = t.add_parser("retry", help="run a failed or cancelled task again")
+    _id(p)
+    p.set_defaults(handler=cmd_task_retry)
+
+    p = t.add_parser("diff", help="print the task's diff against its base")
+    _id(p)
+    p.set_defaults(handler=cmd_task_diff)
+
+    p = t.add_parser("pr", help="commit, push and open a pull request")
+    _id(p)
+    p.add_argument("--title", help="title (default: the task's title)")
+    p.add_argument("--body", help="body (default: the task's summary)")
+    p.add_argument("--draft", action="store_true", help="open it as a draft")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_task_pr)
+
+    repo = sub.add_parser("repo", help="add, list, sync and archive repositories")
+    r = repo.add_subparsers(dest="repo_command", metavar="ACTION", required=True)
+    p = r.add_parser("add", help="add a local checkout (PATH) or a GitHub repository (owner/name)")
+    p.add_argument("ref", metavar="PATH|URL")
+    p.set_defaults(handler=cmd_repo_add)
+    p = r.add_parser("list", help="list repositories")
+    p.add_argument("--all", action="store_true", help="include archived ones")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_repo_list)
+    p = r.add_parser("sync", help="refresh the repositories you can reach on GitHub")
+    p.set_defaults(handler=cmd_repo_sync)
+    p = r.add_parser("archive", help="archive a repository (soft delete; --restore undoes)")
+    p.add_argument("ref", metavar="REPO")
+    p.add_argument("--restore", action="store_true", help="bring an archived repository back")
+    p.set_defaults(handler=cmd_repo_archive)
+
+    p = sub.add_parser("usage", help="balance, ledger and usage by model")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_usage)
+
+    model = sub.add_parser("model", help="models and prices")
+    m = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    p = m.add_parser("list", help="list models with their prices per million tokens")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_model_list)
+
+    p = sub.add_parser("worker", help="run tasks from the queue until stopped (SIGINT/SIGTERM)")
+    p.add_argument("--concurrency", type=int, default=2, help="tasks at a time (default 2)")
+    p.set_defaults(handler=cmd_worker)
