@@ -37,7 +37,15 @@ class AppContext:
         except BaseException:
             await db.close()
             raise
-        return cls(settings=settings, db=db, user=user)
+        ctx = cls(settings=settings, db=db, user=user)
+        from asynccoder_tui.services.settings import apply_stored_keys
+
+        try:
+            await apply_stored_keys(ctx)
+        except BaseException:
+            await db.close()
+            raise
+        return ctx
 
     async def refresh_user(self) -> User:
         self.user = await users.get_user(self.db.pool, self.user.id)
