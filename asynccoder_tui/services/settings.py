@@ -139,8 +139,11 @@ async def remove_api_key(ctx: AppContext, name: str) -> None:
 async def apply_stored_keys(ctx: AppContext) -> None:
     """At start: keys stored encrypted fill in the ones the environment does not set."""
     prefs = ctx.user.preferences
-    wanted = {n: prefs.get(f"{n}_encrypted") for n in API_KEYS if getattr(ctx.settings, n) is None}
-    wanted = {n: v for n, v in wanted.items() if isinstance(v, str) and v}
+    wanted: dict[str, str] = {}
+    for name in API_KEYS:
+        stored = prefs.get(f"{name}_encrypted")
+        if getattr(ctx.settings, name) is None and isinstance(stored, str) and stored:
+            wanted[name] = stored
     if not wanted:
         return
     box = await open_secret_box(ctx.settings.paths.key_file)
