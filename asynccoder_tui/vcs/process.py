@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from pathlib import Path
 import psutil
 
 KILL_GRACE_SECONDS = 0.3
-_READ_CHUNK = 65536
 
 
 class HeadTailBuffer:
@@ -133,6 +133,25 @@ class _Watch:
             await asyncio.to_thread(self.scan)
 
 
+class _Protocol(asyncio.SubprocessProtocol):
+    """Collects output and reports exit at once, even while a background child keeps the
+    output pipe open (which `Process.wait()` would wait for)."""
+
+    def __init__(self, buffer: HeadTailBuffer) -> None:
+        self.buffer = buffer
+        self.exited = asyncio.Event()
+        self.drained = asyncio.Event()
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        self.buffer.write(data if isinstance(data, bytes) else data.encode())
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        self.drained.set()
+
+    def process_exited(self) -> None:
+        self.exited.set()
+
+
 async def run_process(
     argv: Sequence[str],
     *,
@@ -150,35 +169,29 @@ async def run_process(
     namespace already ends every process of the sandbox when its first process exits).
     """
     started = time.monotonic()
-    process = await asyncio.create_subprocess_exec(
+    buffer = HeadTailBuffer(output_limit)
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.subprocess_exec(
+        lambda: _Protocol(buffer),
         *argv,
         cwd=str(cwd),
         env=dict(env),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    pgid = process.pid
-    buffer = HeadTailBuffer(output_limit)
-    stdout = process.stdout
-    assert stdout is not None
-
-    async def pump() -> None:
-        while chunk := await stdout.read(_READ_CHUNK):
-            buffer.write(chunk)
-
-    reader = asyncio.create_task(pump())
+    pgid = transport.get_pid()
     watch = _Watch(pgid, watch_interval or 0.0)
     watcher = asyncio.create_task(watch.run()) if watch_interval else None
     timed_out = False
     try:
         try:
-            await asyncio.wait_for(process.wait(), timeout=timeout)
+            await asyncio.wait_for(protocol.exited.wait(), timeout=timeout)
         except TimeoutError:
             timed_out = True
             await kill_tree(pgid, watch.scan(), kill_grace)
-            await process.wait()
+            await protocol.exited.wait()
         else:
             # What the command left running in the background would hold the output pipe
             # open and outlive the command: stop it.
@@ -186,20 +199,18 @@ async def run_process(
             if leftovers or _any_alive(pgid, []):
                 await kill_tree(pgid, leftovers, kill_grace)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(reader), timeout=2.0)
+            await asyncio.wait_for(protocol.drained.wait(), timeout=2.0)
     except asyncio.CancelledError:
         await asyncio.shield(kill_tree(pgid, watch.scan(), kill_grace))
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
         raise
     finally:
-        for task in (reader, watcher):
-            if task is not None and not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        transport.close()
     return ProcessOutcome(
-        exit_code=None if timed_out else process.returncode,
+        exit_code=None if timed_out else transport.get_returncode(),
         output=buffer.text(),
         timed_out=timed_out,
         truncated=buffer.truncated,
