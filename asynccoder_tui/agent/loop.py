@@ -425,10 +425,11 @@ class AgentRun:
             self._append_text_only(turn.text, stop.value)
             self.conversation.append(UserMessage(text=NO_TOOL_NUDGE))
             return await self._format_error("the model answered without calling a tool")
+        calls = self._unique_ids(turn.calls)
         self.conversation.append(
-            AssistantMessage(text=turn.text, tool_calls=tuple(turn.calls), stop_reason=stop.value)
+            AssistantMessage(text=turn.text, tool_calls=tuple(calls), stop_reason=stop.value)
         )
-        results, valid = await self._run_tools(turn.calls, stop, limits)
+        results, valid = await self._run_tools(calls, stop, limits)
         self.conversation.append(ToolResultsMessage(results=tuple(results)))
         if self._summary is not None:
             return ExitStatus.SUBMITTED, self._summary, None
@@ -436,6 +437,22 @@ class AgentRun:
             return await self._format_error("no valid tool call in the turn")
         self._format_errors = 0
         return None
+
+    def _unique_ids(self, calls: Sequence[ToolCall]) -> list[ToolCall]:
+        """`calls` with ids that repeat earlier ones renamed (providers reject duplicates)."""
+        used = {
+            call.id
+            for message in self.conversation
+            if isinstance(message, AssistantMessage)
+            for call in message.tool_calls
+        }
+        unique: list[ToolCall] = []
+        for number, call in enumerate(calls):
+            if call.id in used or not call.id:
+                call = call.model_copy(update={"id": f"{call.id or 'call'}_{self.steps}_{number}"})
+            used.add(call.id)
+            unique.append(call)
+        return unique
 
     def _append_text_only(self, text: str, stop: str) -> None:
         self.conversation.append(AssistantMessage(text=text, stop_reason=stop))

@@ -226,6 +226,8 @@ class SubprocessRunner:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             reader.cancel()
+            # Let the child watcher reap the shell before the process object goes away.
+            await asyncio.shield(_wait_exit(process, 1.0))
             raise
         finally:
             if not reader.done():

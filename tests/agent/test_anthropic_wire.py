@@ -39,9 +39,13 @@ def provider(wire: WireServer) -> AnthropicProvider:
     return AnthropicProvider("claude-test", api_key=KEY, base_url=wire.url)
 
 
-async def collect(p: AnthropicProvider, messages: list[Message] | None = None) -> list[ProviderEvent]:
+async def collect(
+    p: AnthropicProvider, messages: list[Message] | None = None
+) -> list[ProviderEvent]:
     events: list[ProviderEvent] = []
-    async for event in p.stream("You are a test.", messages or [UserMessage(text="hi")], TOOLS, LIMITS):
+    async for event in p.stream(
+        "You are a test.", messages or [UserMessage(text="hi")], TOOLS, LIMITS
+    ):
         events.append(event)
     await p.aclose()
     return events
@@ -91,16 +95,26 @@ async def test_streams_text_and_reports_usage_with_cache_tokens(wire: WireServer
 
 
 async def test_request_caches_the_stable_prefix_and_moves_a_breakpoint(wire: WireServer) -> None:
-    wire.queue(Reply(events=anthropic_stream(text=["ok"])), Reply(events=anthropic_stream(text=["ok"])))
+    wire.queue(
+        Reply(events=anthropic_stream(text=["ok"])), Reply(events=anthropic_stream(text=["ok"]))
+    )
     first: list[Message] = [
         UserMessage(text="fix the bug"),
-        AssistantMessage(text="looking", tool_calls=(ToolCall(id="t1", name="view", arguments={"path": "a.py"}),)),
-        ToolResultsMessage(results=(ToolResult(call_id="t1", name="view", content="a.py (lines 1-1 of 1)"),)),
+        AssistantMessage(
+            text="looking", tool_calls=(ToolCall(id="t1", name="view", arguments={"path": "a.py"}),)
+        ),
+        ToolResultsMessage(
+            results=(ToolResult(call_id="t1", name="view", content="a.py (lines 1-1 of 1)"),)
+        ),
     ]
     second = [
         *first,
-        AssistantMessage(text="", tool_calls=(ToolCall(id="t2", name="view", arguments={"path": "b.py"}),)),
-        ToolResultsMessage(results=(ToolResult(call_id="t2", name="view", content="b.py", is_error=True),)),
+        AssistantMessage(
+            text="", tool_calls=(ToolCall(id="t2", name="view", arguments={"path": "b.py"}),)
+        ),
+        ToolResultsMessage(
+            results=(ToolResult(call_id="t2", name="view", content="b.py", is_error=True),)
+        ),
     ]
     p = provider(wire)
     async for _ in p.stream("system prompt", first, TOOLS, LIMITS):
@@ -132,6 +146,7 @@ async def test_request_caches_the_stable_prefix_and_moves_a_breakpoint(wire: Wir
     assert two["messages"][3]["content"] == [
         {"type": "tool_use", "id": "t2", "name": "view", "input": {"path": "b.py"}}
     ]
+
     # Content up to the old breakpoint is identical (markers aside): the cached prefix holds.
     def content(body: dict) -> str:
         return json.dumps(
@@ -205,7 +220,9 @@ async def test_max_tokens_cuts_a_tool_call_whose_json_is_then_incomplete(wire: W
         ("stop_sequence", StopReason.STOP_SEQUENCE),
     ],
 )
-async def test_every_stop_reason_is_normalised(wire: WireServer, raw: str, expected: StopReason) -> None:
+async def test_every_stop_reason_is_normalised(
+    wire: WireServer, raw: str, expected: StopReason
+) -> None:
     wire.queue(Reply(events=anthropic_stream(text=["x"], stop_reason=raw)))
     turn = done(await collect(provider(wire)))
     assert turn.stop_reason is expected and turn.raw_stop_reason == raw
@@ -216,7 +233,9 @@ async def test_429_carries_retry_after_and_is_not_retried_by_the_sdk(wire: WireS
         Reply(
             status=429,
             headers={"retry-after": "7"},
-            body=anthropic_error(429, "rate_limit_error", "Number of requests has exceeded your rate limit"),
+            body=anthropic_error(
+                429, "rate_limit_error", "Number of requests has exceeded your rate limit"
+            ),
         )
     )
     with pytest.raises(ProviderError) as caught:
@@ -289,7 +308,9 @@ async def test_stream_ending_cleanly_without_message_stop_is_retryable(wire: Wir
 
 async def test_malformed_json_in_the_stream_is_retryable(wire: WireServer) -> None:
     events = anthropic_stream(text=["ok"])
-    events.insert(3, ("content_block_delta", '{"type": "content_block_delta", "index": 0, "delta": {"ty'))
+    events.insert(
+        3, ("content_block_delta", '{"type": "content_block_delta", "index": 0, "delta": {"ty')
+    )
     wire.queue(Reply(events=events))
     with pytest.raises(ProviderError) as caught:
         await collect(provider(wire))

@@ -29,7 +29,14 @@ from asynccoder_tui.agent.tools import tool_specs
 from asynccoder_tui.domain.enums import ProviderKind
 from asynccoder_tui.domain.errors import ProviderError
 from tests.agent.conftest import make_model
-from tests.agent.wire import Reply, WireServer, chat_stream, fragments, openai_error, responses_stream
+from tests.agent.wire import (
+    Reply,
+    WireServer,
+    chat_stream,
+    fragments,
+    openai_error,
+    responses_stream,
+)
 
 KEY = "sk-proj-testkey0123456789abcdefghij"
 LIMITS = StreamLimits(max_output_tokens=2048, request_timeout=5.0, cache_key="task-42")
@@ -54,7 +61,9 @@ def chat(wire: WireServer) -> OpenAIChatProvider:
     )
 
 
-async def collect(p: OpenAIResponsesProvider | OpenAIChatProvider, messages: list[Message] | None = None) -> list[ProviderEvent]:
+async def collect(
+    p: OpenAIResponsesProvider | OpenAIChatProvider, messages: list[Message] | None = None
+) -> list[ProviderEvent]:
     events = [e async for e in p.stream("Be brief.", messages or HISTORY, TOOLS, LIMITS)]
     await p.aclose()
     return events
@@ -77,7 +86,13 @@ def done(events: list[ProviderEvent]) -> TurnDone:
 
 
 async def test_responses_text_and_request_shape(wire: WireServer) -> None:
-    wire.queue(Reply(events=responses_stream(text=["All ", "green."], input_tokens=1000, cached_tokens=800, output_tokens=5)))
+    wire.queue(
+        Reply(
+            events=responses_stream(
+                text=["All ", "green."], input_tokens=1000, cached_tokens=800, output_tokens=5
+            )
+        )
+    )
     events = await collect(responses(wire))
     assert text_of(events) == "All green."
     turn = done(events)
@@ -102,7 +117,12 @@ async def test_responses_text_and_request_shape(wire: WireServer) -> None:
     assert body["input"] == [
         {"type": "message", "role": "user", "content": "run the tests"},
         {"type": "message", "role": "assistant", "content": "Running them."},
-        {"type": "function_call", "call_id": "call_1", "name": "run", "arguments": '{"command": "pytest -q"}'},
+        {
+            "type": "function_call",
+            "call_id": "call_1",
+            "name": "run",
+            "arguments": '{"command": "pytest -q"}',
+        },
         {"type": "function_call_output", "call_id": "call_1", "output": "exit code 0"},
     ]
 
@@ -114,7 +134,10 @@ async def test_responses_fragmented_and_several_function_calls(wire: WireServer)
         Reply(
             events=responses_stream(
                 text=["Two calls."],
-                tools=[("call_a", "view", fragments(first, 2)), ("call_b", "run", fragments(second, 1))],
+                tools=[
+                    ("call_a", "view", fragments(first, 2)),
+                    ("call_b", "run", fragments(second, 1)),
+                ],
             )
         )
     )
@@ -159,7 +182,12 @@ async def test_responses_429_with_retry_after(wire: WireServer) -> None:
 
 @pytest.mark.parametrize("status", [500, 502, 503, 529])
 async def test_responses_server_errors_are_retryable(wire: WireServer, status: int) -> None:
-    wire.queue(Reply(status=status, body=openai_error("The server had an error", "server_error", "server_error")))
+    wire.queue(
+        Reply(
+            status=status,
+            body=openai_error("The server had an error", "server_error", "server_error"),
+        )
+    )
     with pytest.raises(ProviderError) as caught:
         await collect(responses(wire))
     assert caught.value.retryable and caught.value.status == status
@@ -208,7 +236,9 @@ async def test_responses_cut_stream_and_malformed_json(wire: WireServer) -> None
         await collect(responses(wire))
     assert cut.value.retryable
     broken = responses_stream(text=["a"])
-    broken.insert(2, ("response.output_item.added", '{"type": "response.output_item.added", "item": {'))
+    broken.insert(
+        2, ("response.output_item.added", '{"type": "response.output_item.added", "item": {')
+    )
     wire.queue(Reply(events=broken))
     with pytest.raises(ProviderError) as malformed:
         await collect(responses(wire))
@@ -225,7 +255,10 @@ async def test_chat_text_fragmented_tool_calls_and_cached_usage(wire: WireServer
         Reply(
             events=chat_stream(
                 text=["Let me ", "look."],
-                tools=[("call_0", "view", fragments(first, 1)), ("call_1", "finish", fragments(second, 4))],
+                tools=[
+                    ("call_0", "view", fragments(first, 1)),
+                    ("call_1", "finish", fragments(second, 4)),
+                ],
                 prompt_tokens=500,
                 cached_tokens=300,
                 completion_tokens=40,
@@ -234,7 +267,10 @@ async def test_chat_text_fragmented_tool_calls_and_cached_usage(wire: WireServer
     )
     events = await collect(chat(wire))
     assert text_of(events) == "Let me look."
-    assert [(c.id, c.arguments) for c in calls_of(events)] == [("call_0", first), ("call_1", second)]
+    assert [(c.id, c.arguments) for c in calls_of(events)] == [
+        ("call_0", first),
+        ("call_1", second),
+    ]
     turn = done(events)
     assert turn.stop_reason is StopReason.TOOL_USE
     assert turn.usage == Usage(input_tokens=200, cache_read_tokens=300, output_tokens=40)
@@ -274,7 +310,13 @@ async def test_chat_without_usage_reports_an_estimated_empty_usage(wire: WireSer
 
 
 async def test_chat_errors_cut_and_malformed(wire: WireServer) -> None:
-    wire.queue(Reply(status=429, headers={"retry-after": "2"}, body=openai_error("slow down", "rate_limit_exceeded")))
+    wire.queue(
+        Reply(
+            status=429,
+            headers={"retry-after": "2"},
+            body=openai_error("slow down", "rate_limit_exceeded"),
+        )
+    )
     with pytest.raises(ProviderError) as limited:
         await collect(chat(wire))
     assert limited.value.retryable and limited.value.retry_after == 2.0
@@ -288,7 +330,9 @@ async def test_chat_errors_cut_and_malformed(wire: WireServer) -> None:
     with pytest.raises(ProviderError) as malformed:
         await collect(chat(wire))
     assert malformed.value.retryable
-    wire.queue(Reply(status=404, body=openai_error("model 'qwen-local' not found", "model_not_found")))
+    wire.queue(
+        Reply(status=404, body=openai_error("model 'qwen-local' not found", "model_not_found"))
+    )
     with pytest.raises(ProviderError) as missing:
         await collect(chat(wire))
     assert not missing.value.retryable and missing.value.status == 404
@@ -296,9 +340,7 @@ async def test_chat_errors_cut_and_malformed(wire: WireServer) -> None:
 
 async def test_compatible_endpoint_is_configuration_only(wire: WireServer) -> None:
     """An Ollama-style model needs only a base URL; no OpenAI key is sent to it."""
-    model = make_model(
-        "llama3.1", ProviderKind.OPENAI_COMPATIBLE, base_url=f"{wire.url}/v1"
-    )
+    model = make_model("llama3.1", ProviderKind.OPENAI_COMPATIBLE, base_url=f"{wire.url}/v1")
     provider = make_provider(model, openai_api_key=KEY)
     assert isinstance(provider, OpenAIChatProvider)
     wire.queue(Reply(events=chat_stream(text=["hello"])))

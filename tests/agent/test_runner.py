@@ -107,7 +107,9 @@ async def test_output_keeps_head_and_tail(tmp_path: Path) -> None:
     assert len(result.output) < 2_400
 
 
-async def test_secrets_are_not_passed_to_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_secrets_are_not_passed_to_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-should-not-leak")
     monkeypatch.setenv("SOME_SERVICE_TOKEN", "tok-should-not-leak")
     monkeypatch.setenv("HARMLESS", "visible")
@@ -121,5 +123,7 @@ async def test_run_tool_reports_timeouts_and_exit_codes(workspace: Path) -> None
     tools = WorkspaceTools(workspace, SubprocessRunner(kill_grace=0.1), command_timeout=5)
     ok = await tools.call(ToolCall(id="1", name="run", arguments={"command": "ls src; exit 2"}))
     assert not ok.is_error and ok.content.startswith("exit code 2") and "app.py" in ok.content
-    slow = await tools.call(ToolCall(id="2", name="run", arguments={"command": "sleep 10", "timeout": 1}))
+    slow = await tools.call(
+        ToolCall(id="2", name="run", arguments={"command": "sleep 10", "timeout": 1})
+    )
     assert slow.is_error and "timed out after 1 s" in slow.content

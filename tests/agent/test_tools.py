@@ -106,7 +106,9 @@ async def test_edit_with_exactly_one_match_replaces_it(tools: WorkspaceTools) ->
     )
     assert not result.is_error, result.content
     assert result.changed_path == "src/app.py"
-    assert (tools.root / "src" / "app.py").read_text() == "def greet(name):\n    return f'hello {name}'\n"
+    assert (
+        tools.root / "src" / "app.py"
+    ).read_text() == "def greet(name):\n    return f'hello {name}'\n"
     assert "2\t    return f'hello {name}'" in result.content
 
 
@@ -115,7 +117,11 @@ async def test_edit_with_no_match_explains_and_changes_nothing(tools: WorkspaceT
     result = await call(tools, "edit", path="src/app.py", old_str="return 'bye'", new_str="x")
     assert result.is_error and "not found" in result.content
     near = await call(
-        tools, "edit", path="src/app.py", old_str="def greet(name):\n  return 'hello ' + name", new_str="x"
+        tools,
+        "edit",
+        path="src/app.py",
+        old_str="def greet(name):\n  return 'hello ' + name",
+        new_str="x",
     )
     assert near.is_error and "except for whitespace" in near.content and "line 1" in near.content
     assert (tools.root / "src" / "app.py").read_text() == before
@@ -128,7 +134,9 @@ async def test_edit_with_several_matches_names_every_line(tools: WorkspaceTools)
     assert result.is_error
     assert "3 places" in result.content and "lines 1, 3, 5" in result.content
     assert path.read_text() == "x = 1\ny = 2\nx = 1\nz = 3\nx = 1\n"
-    unique = await call(tools, "edit", path="dup.py", old_str="x = 1\nz = 3", new_str="x = 9\nz = 3")
+    unique = await call(
+        tools, "edit", path="dup.py", old_str="x = 1\nz = 3", new_str="x = 9\nz = 3"
+    )
     assert not unique.is_error
     assert path.read_text() == "x = 1\ny = 2\nx = 9\nz = 3\nx = 1\n"
 
@@ -136,7 +144,9 @@ async def test_edit_with_several_matches_names_every_line(tools: WorkspaceTools)
 async def test_edit_keeps_crlf_line_endings(tools: WorkspaceTools) -> None:
     path = tools.root / "win.txt"
     path.write_bytes(b"first\r\nsecond line\r\nthird\r\n")
-    result = await call(tools, "edit", path="win.txt", old_str="second line\nthird", new_str="2nd\nthird\nfourth")
+    result = await call(
+        tools, "edit", path="win.txt", old_str="second line\nthird", new_str="2nd\nthird\nfourth"
+    )
     assert not result.is_error, result.content
     assert path.read_bytes() == b"first\r\n2nd\r\nthird\r\nfourth\r\n"
     view = await call(tools, "view", path="win.txt")
@@ -146,9 +156,13 @@ async def test_edit_keeps_crlf_line_endings(tools: WorkspaceTools) -> None:
 async def test_edit_respects_tabs_exactly(tools: WorkspaceTools) -> None:
     path = tools.root / "Makefile"
     path.write_text("build:\n\tgo build ./...\n\ntest:\n\tgo test ./...\n")
-    spaces = await call(tools, "edit", path="Makefile", old_str="test:\n    go test ./...", new_str="x")
+    spaces = await call(
+        tools, "edit", path="Makefile", old_str="test:\n    go test ./...", new_str="x"
+    )
     assert spaces.is_error and "line 4" in spaces.content
-    ok = await call(tools, "edit", path="Makefile", old_str="\tgo test ./...", new_str="\tgo test -race ./...")
+    ok = await call(
+        tools, "edit", path="Makefile", old_str="\tgo test ./...", new_str="\tgo test -race ./..."
+    )
     assert not ok.is_error
     assert path.read_text() == "build:\n\tgo build ./...\n\ntest:\n\tgo test -race ./...\n"
 
@@ -174,7 +188,9 @@ async def test_binary_files_are_not_shown_edited_or_searched(tools: WorkspaceToo
     assert "no matches" in found.content
 
 
-async def test_non_utf8_files_are_shown_and_edited_without_losing_bytes(tools: WorkspaceTools) -> None:
+async def test_non_utf8_files_are_shown_and_edited_without_losing_bytes(
+    tools: WorkspaceTools,
+) -> None:
     path = tools.root / "latin.txt"
     path.write_bytes("café = 1\nname = 'Zoë'\n".encode("latin-1"))
     view = await call(tools, "view", path="latin.txt")
@@ -285,7 +301,9 @@ async def test_list_files_respects_gitignore(project: Path) -> None:
     assert set(nested.content.splitlines()[1:]) == {"src/app.py", "src/dist/mod.py"}
 
 
-@pytest.mark.parametrize("use_ripgrep", [False, pytest.param(True, marks=pytest.mark.skipif(not HAS_RG, reason="no rg"))])
+@pytest.mark.parametrize(
+    "use_ripgrep", [False, pytest.param(True, marks=pytest.mark.skipif(not HAS_RG, reason="no rg"))]
+)
 async def test_search_respects_gitignore_and_caps(project: Path, use_ripgrep: bool) -> None:
     tools = WorkspaceTools(project, use_ripgrep=use_ripgrep)
     result = await call(tools, "search", pattern="needle")
@@ -332,7 +350,9 @@ async def test_bad_calls_come_back_as_errors(tools: WorkspaceTools) -> None:
     unknown = await call(tools, "rm_rf", path=".")
     assert unknown.is_error and "Unknown tool" in unknown.content
     malformed = await tools.call(
-        ToolCall(id="x", name="view", arguments_error="arguments are not valid JSON", raw_arguments="{")
+        ToolCall(
+            id="x", name="view", arguments_error="arguments are not valid JSON", raw_arguments="{"
+        )
     )
     assert malformed.is_error and "JSON" in malformed.content
     missing = await call(tools, "view")

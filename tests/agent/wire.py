@@ -175,7 +175,13 @@ def anthropic_stream(
         events.append(
             (
                 "content_block_start",
-                _j({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+                _j(
+                    {
+                        "type": "content_block_start",
+                        "index": 0,
+                        "content_block": {"type": "text", "text": ""},
+                    }
+                ),
             )
         )
         for piece in text:
@@ -201,7 +207,12 @@ def anthropic_stream(
                     {
                         "type": "content_block_start",
                         "index": index,
-                        "content_block": {"type": "tool_use", "id": call_id, "name": name, "input": {}},
+                        "content_block": {
+                            "type": "tool_use",
+                            "id": call_id,
+                            "name": name,
+                            "input": {},
+                        },
                     }
                 ),
             )
@@ -250,7 +261,9 @@ def fragments(value: dict[str, Any], size: int = 3) -> list[str]:
 # -- OpenAI Responses streaming -----------------------------------------------------------
 
 
-def _response(status: str, output: list[Any], usage: Any, incomplete: str | None = None) -> dict[str, Any]:
+def _response(
+    status: str, output: list[Any], usage: Any, incomplete: str | None = None
+) -> dict[str, Any]:
     return {
         "id": "resp_67ccd2bed1ec8190b14f964abc054267",
         "object": "response",
@@ -301,7 +314,13 @@ def responses_stream(
     index = 0
     if text:
         item_id = "msg_67ccd2bf17f0819081ff3bb2cf6508e6"
-        item = {"id": item_id, "type": "message", "status": "in_progress", "role": "assistant", "content": []}
+        item = {
+            "id": item_id,
+            "type": "message",
+            "status": "in_progress",
+            "role": "assistant",
+            "content": [],
+        }
         add("response.output_item.added", output_index=0, item=item)
         add(
             "response.content_part.added",
@@ -320,9 +339,22 @@ def responses_stream(
                 logprobs=[],
             )
         full = "".join(text)
-        add("response.output_text.done", item_id=item_id, output_index=0, content_index=0, text=full, logprobs=[])
+        add(
+            "response.output_text.done",
+            item_id=item_id,
+            output_index=0,
+            content_index=0,
+            text=full,
+            logprobs=[],
+        )
         part = {"type": "output_text", "text": full, "annotations": []}
-        add("response.content_part.done", item_id=item_id, output_index=0, content_index=0, part=part)
+        add(
+            "response.content_part.done",
+            item_id=item_id,
+            output_index=0,
+            content_index=0,
+            part=part,
+        )
         done = {**item, "status": "completed", "content": [part]}
         add("response.output_item.done", output_index=0, item=done)
         output.append(done)
@@ -339,7 +371,12 @@ def responses_stream(
         }
         add("response.output_item.added", output_index=index, item=item)
         for piece in pieces:
-            add("response.function_call_arguments.delta", item_id=item_id, output_index=index, delta=piece)
+            add(
+                "response.function_call_arguments.delta",
+                item_id=item_id,
+                output_index=index,
+                delta=piece,
+            )
         arguments = "".join(pieces)
         if incomplete is None:
             add(
@@ -379,11 +416,20 @@ def chat_stream(
     completion_tokens: int = 9,
     usage: bool = True,
 ) -> list[tuple[str | None, str]]:
-    base = {"id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", "object": "chat.completion.chunk", "created": 1741570283, "model": "local-test", "system_fingerprint": "fp_1"}
+    base = {
+        "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
+        "object": "chat.completion.chunk",
+        "created": 1741570283,
+        "model": "local-test",
+        "system_fingerprint": "fp_1",
+    }
     events: list[tuple[str | None, str]] = []
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> None:
-        body = {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+        body = {
+            **base,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
         events.append((None, _j(body)))
 
     chunk({"role": "assistant", "content": "", "refusal": None})
@@ -393,7 +439,12 @@ def chat_stream(
         chunk(
             {
                 "tool_calls": [
-                    {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
+                    {
+                        "index": index,
+                        "id": call_id,
+                        "type": "function",
+                        "function": {"name": name, "arguments": ""},
+                    }
                 ]
             }
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -182,7 +183,7 @@ class ScriptedProvider:
             )
         calls = 0
         for number, call in enumerate(turn.tool_calls if not truncated else []):
-            call_id = call.id or f"call_{self.calls}_{number}"
+            call_id = call.id or f"call_{uuid.uuid4().hex[:16]}"
             raw = (
                 call.raw_arguments if call.raw_arguments is not None else json.dumps(call.arguments)
             )
