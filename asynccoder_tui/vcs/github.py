@@ -249,7 +249,10 @@ class GitHubClient:
         json: Any = None,
     ) -> Reply:
         url = self._url(path_or_url)
-        cache_key = str(httpx.URL(url, params=params)) if method == "GET" else None
+        cache_key = None
+        if method == "GET":
+            # (httpx.URL(url, params=None) would drop the query of a pagination link.)
+            cache_key = str(httpx.URL(url).copy_merge_params(params)) if params else url
         attempt = 0
         while True:
             cached = self._etags.get(cache_key) if cache_key else None
