@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -86,8 +87,8 @@ def _read_key_file(path: Path) -> bytes | None:
 def _create_key_file(path: Path) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = Fernet.generate_key()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    tmp = Path(name)
     try:
         os.write(fd, key + b"\n")
         os.fsync(fd)
