@@ -123,12 +123,13 @@ def _copy_index(git_dir: Path) -> tuple[Path, bool]:
 
 
 async def list_changes(ws: Workspace, git: Git) -> list[FileChange]:
-    """Changed files (paths, kind, modes), without reading their content."""
+    """Changed files (paths, kind, modes), without reading their content.
+
+    Porcelain `git diff --raw` refreshes the (private) index first, so a file touched without
+    a content change is not listed; only files whose size did not change are read for that.
+    """
     async with snapshot_index(ws, git) as env:
-        # diff-index trusts stat data: refresh first so that a file touched without a content
-        # change is not listed (only files whose size did not change are read for this).
-        await git.run("update-index", "-q", "--refresh", env=env, check=False)
-        out = (await git.run("diff-index", "--raw", "-z", "-M", ws.base_sha, env=env)).stdout
+        out = (await git.run("diff", "--raw", "-z", *_DIFF_FLAGS, ws.base_sha, env=env)).stdout
     return sorted(parse_raw(out), key=lambda c: c.path)
 
 
@@ -157,14 +158,21 @@ async def find_change(ws: Workspace, git: Git, path: str) -> FileChange:
 
 
 async def file_diff(
-    ws: Workspace, git: Git, path: str, change: FileChange | None = None
+    ws: Workspace, git: Git, path: str | FileChange, change: FileChange | None = None
 ) -> FileDiff:
-    """One file's hunks (the file may be a rename's old or new path)."""
-    if change is None:
+    """One file's hunks. `path` is a path (a rename's old or new one) or a listed change."""
+    if isinstance(path, FileChange):
+        change = path
+    elif change is None:
         change = await find_change(ws, git, path)
     paths = [change.path] if change.old_path is None else [change.old_path, change.path]
-    async with snapshot_index(ws, git, paths=paths) as env:
-        out = (await git.run("diff", *_DIFF_FLAGS, ws.base_sha, "--", *paths, env=env)).stdout
+    args = ("diff", *_DIFF_FLAGS, ws.base_sha, "--", *paths)
+    if change.kind in (ChangeKind.ADDED, ChangeKind.RENAMED, ChangeKind.COPIED):
+        # The new path may be untracked: it must be intent-to-add to show in the diff.
+        async with snapshot_index(ws, git, paths=[change.path]) as env:
+            out = (await git.run(*args, env=env)).stdout
+    else:
+        out = (await git.run(*args, env=_LITERAL)).stdout
     return parse_file_patch(out, change.path, change.old_path)
 
 

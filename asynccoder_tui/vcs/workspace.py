@@ -328,10 +328,12 @@ class WorkspaceManager:
         """Per-file +/- counts, binary flags and totals (reads every changed file)."""
         return await review.diff_stats(ws, self._git(ws))
 
-    async def file_hunks(self, ws: Workspace, path: str) -> FileDiff:
-        """One file's diff: header and hunks (none for a binary file)."""
-        git = self._git(ws)
-        return await review.file_diff(ws, git, path)
+    async def file_hunks(self, ws: Workspace, path: str | FileChange) -> FileDiff:
+        """One file's diff: header and hunks (none for a binary file).
+
+        Pass the `FileChange` from `diff_files` when you have it: a bare path costs a listing.
+        """
+        return await review.file_diff(ws, self._git(ws), path)
 
     async def full_diff_text(self, ws: Workspace) -> str:
         """The whole unified diff against the base (binary files named, not shown)."""

@@ -98,6 +98,12 @@ async def test_hunks_are_read_per_file_and_keep_non_utf8_bytes(
     with pytest.raises(InputError, match="has no changes"):
         await manager.file_hunks(ws, "README.md")
 
+    for change in await manager.diff_files(ws):
+        by_change = await manager.file_hunks(ws, change)
+        by_path = await manager.file_hunks(ws, change.path)
+        assert by_change == by_path and by_change.path == change.path
+        assert by_change.binary or by_change.hunks or change.mode_changed or change.similarity
+
     text = await manager.full_diff_text(ws)
     assert "diff --git a/gone.txt b/gone.txt" in text
     assert "Binary files a/logo.bin and b/logo.bin differ" in text

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints `name: value unit (ratio X vs REFERENCE)` lines."""
