@@ -25,7 +25,7 @@ _FORBIDDEN_REF_CHARS = frozenset(" ~^:?*[\\")
 _TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _GITHUB_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-_SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:(?!/)[^\s]*$")
+_SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:[^\s]+$")
 _URL_SCHEMES = frozenset({"https", "http", "ssh", "git", "file"})
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -83,6 +84,7 @@ class WorkspaceManager:
         self.git_timeout = git_timeout
         self.fetch_timeout = fetch_timeout
         self.lock_wait = lock_wait
+        self._fetched_at: dict[str, float] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, paths: Paths | None = None) -> WorkspaceManager:
@@ -161,8 +163,9 @@ class WorkspaceManager:
         previous: WorkspaceRecord | None,
     ) -> Workspace:
         path = self.root / tid
+        asked_at = time.monotonic()
         async with self.locks.hold(spec.key, wait=self.lock_wait, what=f"repository {spec.label}"):
-            repo_git, common_dir, base_ref = await self._source(spec, base, token)
+            repo_git, common_dir, base_ref = await self._source(spec, base, token, asked_at)
             resolved = await repo_git.run(
                 "rev-parse", "--verify", "-q", f"{base_ref}^{{commit}}", check=False
             )
@@ -223,13 +226,21 @@ class WorkspaceManager:
         ))  # fmt: skip
         return ws
 
-    async def _source(self, spec: RepoSpec, base: str, token: str | None) -> tuple[Git, Path, str]:
-        """(git for the repository, its common git folder, the base branch's full ref)."""
+    async def _source(
+        self, spec: RepoSpec, base: str, token: str | None, asked_at: float
+    ) -> tuple[Git, Path, str]:
+        """(git for the repository, its common git folder, the base branch's full ref).
+
+        A GitHub repository is fetched first, unless a fetch by this process finished after
+        `asked_at` (tasks queued on the lock share the fetch that just ran).
+        """
         if spec.kind is RepoKind.GITHUB:
             mirror = self.paths.mirrors / f"{spec.key}.git"
             url = str(spec.clone_url)
             git = await ensure_mirror(mirror, url, timeout=self.fetch_timeout)
-            await fetch_origin(git, url, token, label=spec.label)
+            if self._fetched_at.get(spec.key, float("-inf")) < asked_at:
+                await fetch_origin(git, url, token, label=spec.label)
+                self._fetched_at[spec.key] = time.monotonic()
             return (
                 Git(git_dir=mirror, cwd=mirror, timeout=self.git_timeout),
                 mirror,

@@ -293,3 +293,30 @@ async def test_git_ignores_a_dot_git_file_rewritten_by_the_agent(
     assert (ws.path / ".git").read_text() == f"gitdir: {ws.git_dir}\n"
     git(ws.path, "status")
     assert not marker.exists()
+
+
+async def test_accepts_the_database_repository_model_and_settings(
+    origin: Path, paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    from asynccoder_tui.config import Settings
+    from asynccoder_tui.domain.models import Repository
+
+    repository = Repository(
+        id=uuid.uuid4(),
+        owner_id=uuid.uuid4(),
+        kind=RepoKind.GITHUB,
+        name="widgets",
+        full_name="acme/widgets",
+        clone_url=f"file://{origin}",
+        default_branch="main",
+        settings={"setup_script": "echo from settings > setup.txt", "files_to_copy": []},
+    )
+    monkeypatch.setenv("ASYNCCODER_COMMIT_AUTHOR_NAME", "Settings Bot")
+    manager = WorkspaceManager.from_settings(Settings(sandbox="none"), paths)
+    assert manager.author_name == "Settings Bot" and manager.sandbox == "none"
+    ws = await manager.prepare(repository, task_id=repository.id, slug="db model")
+    assert ws.task_id == str(repository.id)
+    assert (ws.path / "setup.txt").read_text() == "from settings\n"
+    assert ws.repo.full_name == "acme/widgets"
