@@ -423,7 +423,13 @@ class AgentRun:
             return None
         if not turn.calls:
             self._append_text_only(turn.text, stop.value)
-            self.conversation.append(UserMessage(text=NO_TOOL_NUDGE))
+            nudge = NO_TOOL_NUDGE
+            if stop is StopReason.MAX_TOKENS:
+                nudge = (
+                    f"Your reply was cut off at the output limit ({limits.max_output_tokens} "
+                    "tokens) before any tool call. Be brief and call a tool."
+                )
+            self.conversation.append(UserMessage(text=nudge))
             return await self._format_error("the model answered without calling a tool")
         calls = self._unique_ids(turn.calls)
         self.conversation.append(

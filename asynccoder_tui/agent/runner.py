@@ -223,8 +223,6 @@ class SubprocessRunner:
             await asyncio.shield(
                 kill_process_tree(pgid, [pgid, *_descendants(pgid)], self.kill_grace)
             )
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
             reader.cancel()
             # Let the child watcher reap the shell before the process object goes away.
             await asyncio.shield(_wait_exit(process, 1.0))

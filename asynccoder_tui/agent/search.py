@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import shutil
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,8 +173,10 @@ async def ripgrep_search(
             hits.append(SearchHit(relative, int(number), _clip(text)))
     finally:
         if process.returncode is None:
+            # Stopped reading early, or cancelled. `os.kill`, not `process.kill()`: the latter
+            # polls first and would reap an exited child behind asyncio's child watcher.
             with contextlib.suppress(ProcessLookupError):
-                process.kill()
+                os.kill(process.pid, signal.SIGKILL)
         await process.wait()
     if process.returncode == 2 and not hits:
         return None  # a pattern ripgrep cannot parse, or another error: use Python

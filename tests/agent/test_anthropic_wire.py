@@ -261,6 +261,32 @@ async def test_500_is_retryable(wire: WireServer) -> None:
     assert len(wire.requests) == 1
 
 
+async def test_a_stalled_stream_times_out_and_is_retryable(wire: WireServer) -> None:
+    wire.queue(Reply(events=anthropic_stream(text=["slow"]), delay=1.0))
+    p = AnthropicProvider("claude-test", api_key=KEY, base_url=wire.url)
+    with pytest.raises(ProviderError) as caught:
+        async for _ in p.stream(
+            "s", [UserMessage(text="hi")], TOOLS, StreamLimits(100, request_timeout=0.2)
+        ):
+            pass
+    await p.aclose()
+    assert caught.value.retryable and "timed out" in str(caught.value)
+
+
+async def test_413_request_too_large_is_a_context_error_not_retried(wire: WireServer) -> None:
+    wire.queue(
+        Reply(
+            status=413,
+            body=anthropic_error(413, "request_too_large", "Request exceeds the maximum size"),
+        )
+    )
+    with pytest.raises(ProviderError) as caught:
+        await collect(provider(wire))
+    assert (
+        not caught.value.retryable and caught.value.context_exceeded and caught.value.status == 413
+    )
+
+
 @pytest.mark.parametrize("status", [400, 401, 403, 404])
 async def test_client_errors_are_not_retryable(wire: WireServer, status: int) -> None:
     wire.queue(Reply(status=status, body=anthropic_error(status, "invalid_request_error", "nope")))

@@ -553,3 +553,11 @@ async def test_random_cancellation_really_lands_mid_run(workspace: Path) -> None
     results = outcome.conversation[-1]
     assert isinstance(results, ToolResultsMessage)
     assert results.results[-1].is_error and "Cancelled" in results.results[-1].content
+
+
+async def test_a_reply_cut_before_any_call_gets_a_specific_nudge(workspace: Path) -> None:
+    rambling = turn("On and on", stop_reason=StopReason.MAX_TOKENS)
+    outcome = await run([rambling, FINISH], workspace)
+    assert outcome.exit_status is ExitStatus.SUBMITTED
+    nudge = outcome.conversation[2]
+    assert isinstance(nudge, UserMessage) and "output limit" in nudge.text
