@@ -310,6 +310,20 @@ async def test_401_404_and_network_failures_are_clear(api: FakeServer) -> None:
             await gh.list_branches("acme/missing")
     assert info.value.status == 404 and "acme/missing was not found" in str(info.value)
 
+    @api.route("POST", "/repos/acme/widgets/pulls")
+    def forbidden(h: Handler, q: dict[str, list[str]], b: Any) -> tuple[int, dict[str, str], Any]:
+        return 403, rate_headers(4000), {"message": "Resource not accessible by integration"}
+
+    sleeps = Sleeps()
+    async with client(api, sleeps) as gh:
+        with pytest.raises(GitHubError) as info:
+            await gh.create_pull_request(
+                "acme/widgets", title="t", body="", head="asynccoder/t1-x", base="main"
+            )
+    assert info.value.status == 403 and sleeps.waits == [], "a permission error is no rate limit"
+    assert "Resource not accessible by integration" in str(info.value)
+    assert "acme/widgets" in str(info.value) and "pull requests write" in str(info.value)
+
     sleeps = Sleeps()
     closed = FakeServer()
     url = closed.url

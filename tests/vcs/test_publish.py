@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import http.server
+import logging
 import os
 import shutil
 import signal
@@ -188,6 +189,7 @@ async def test_push_token_goes_in_a_header_never_argv_disk_or_errors(
     recorder: RecordingGitServer,
     paths: Paths,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     remote = f"http://127.0.0.1:{recorder.port}/acme/widgets.git"
     git(local_repo, "remote", "set-url", "origin", remote)
@@ -204,9 +206,12 @@ async def test_push_token_goes_in_a_header_never_argv_disk_or_errors(
         return await real_exec(program, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(asyncio, "create_subprocess_exec", spy)
+    caplog.set_level(logging.DEBUG)
     with pytest.raises(GitError) as info:
         await manager.push(ws, TOKEN)
     monkeypatch.undo()
+    assert "git push --porcelain" in caplog.text, "the push was not logged at all"
+    assert TOKEN not in caplog.text
 
     expected = "Basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
     assert recorder.seen and all(auth == expected for _, auth in recorder.seen)
