@@ -26,6 +26,7 @@ from asynccoder_tui.vcs.git import Git
 from asynccoder_tui.vcs.locks import try_hold_file
 from asynccoder_tui.vcs.records import WorkspaceRecord
 from asynccoder_tui.vcs.spec import local_repo_key
+from asynccoder_tui.vcs.worktrees import drop_worktree, rmtree
 
 if TYPE_CHECKING:
     from asynccoder_tui.vcs.workspace import WorkspaceManager
@@ -168,27 +169,19 @@ async def reclaim(manager: WorkspaceManager, orphan: Orphan, *, force: bool = Fa
         return False
     if orphan.common_dir is not None and orphan.common_dir.is_dir():
         await _drop_worktree(manager, orphan)
-    elif orphan.path.exists():
-        from asynccoder_tui.vcs.workspace import _rmtree
-
-        await asyncio.to_thread(_rmtree, orphan.path)
+    elif await asyncio.to_thread(orphan.path.exists):
+        await asyncio.to_thread(rmtree, orphan.path)
     if orphan.task_id:
         await asyncio.to_thread(manager._forget, orphan.task_id)
     return True
 
 
 async def _drop_worktree(manager: WorkspaceManager, orphan: Orphan) -> None:
-    from asynccoder_tui.vcs.workspace import _rmtree
-
     common = orphan.common_dir
     assert common is not None
     git = Git(git_dir=common, cwd=common)
     async with manager.locks.hold(_lock_key(manager, orphan), wait=manager.lock_wait):
-        if orphan.path.exists():
-            await git.run("worktree", "remove", "--force", "--force", str(orphan.path), check=False)
-            if orphan.path.exists():
-                await asyncio.to_thread(_rmtree, orphan.path)
-        await git.run("worktree", "prune")
+        await drop_worktree(git, orphan.path)
         if orphan.branch:
             ref = f"refs/heads/{orphan.branch}"
             if await git.succeeds("rev-parse", "--verify", "-q", ref):

@@ -5,7 +5,7 @@ Layout under the data directory (`Paths.workspaces`):
     <task-id>/                 the worktree (the agent's whole world)
     .meta/<task-id>.json       the workspace record (see `records.py`)
     .logs/<task-id>-setup.log  the setup command's output
-    .locks/<repo-key>.lock     per-repository lock (worktree add/remove, fetch, prune)
+    .locks/<repo-key>.lock     per-repository lock (worktree add/remove, fetch, branch -D)
 
 GitHub repositories are fetched into a bare cache clone (`remote.py`) before each task; local
 repositories are used in place, only through worktrees and `asynccoder/*` branches. Every git
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from asynccoder_tui.vcs.remote import ensure_mirror, fetch_origin
 from asynccoder_tui.vcs.sandbox import make_runner
 from asynccoder_tui.vcs.setup import run_setup
 from asynccoder_tui.vcs.spec import RepoSpec, Workspace
+from asynccoder_tui.vcs.worktrees import drop_worktree
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class WorkspaceManager:
                         f"workspace {existing.path} is no longer on its branch {record.branch}",
                         hint="inspect it, or start over with a fresh workspace",
                     )
-            branch = record.branch if record is not None else task_branch(tid, slug or tid)
+            branch = record.branch if record is not None else task_branch(tid, slug)
             ws = await self._create(spec, tid, branch, base, token, fresh, record)
             ws = await self._run_setup(ws, settings)
             await self._save(WorkspaceRecord(
@@ -180,13 +180,8 @@ class WorkspaceManager:
                 common_dir=common_dir, base_sha=base_sha,
                 pushed_sha=previous.pushed_sha if previous is not None else None,
             ))  # fmt: skip
-            await repo_git.run("worktree", "prune")
-            if path.exists():
-                await repo_git.run(
-                    "worktree", "remove", "--force", "--force", str(path), check=False
-                )
-                await asyncio.to_thread(_rmtree, path)
-                await repo_git.run("worktree", "prune")
+            # Whatever an interrupted attempt left at this path (folder or git's record).
+            await drop_worktree(repo_git, path)
             exists = await repo_git.succeeds("rev-parse", "--verify", "-q", f"refs/heads/{branch}")
             if exists and fresh:
                 await repo_git.run("branch", "-D", "--", branch)
@@ -424,13 +419,7 @@ class WorkspaceManager:
         async with self.locks.hold(
             ws.repo.key, wait=self.lock_wait, what=f"repository {ws.repo.label}"
         ):
-            if ws.path.exists():
-                gone = await repo_git.run(
-                    "worktree", "remove", "--force", "--force", str(ws.path), check=False
-                )
-                if not gone.ok:
-                    await asyncio.to_thread(_rmtree, ws.path)
-            await repo_git.run("worktree", "prune")
+            await drop_worktree(repo_git, ws.path)
             if not keep_branch and state.head_sha is not None:
                 await repo_git.run("branch", "-D", "--", ws.branch)
                 deleted = True
@@ -458,21 +447,3 @@ class WorkspaceManager:
     async def reclaim(self, orphan: orphans.Orphan, *, force: bool = False) -> bool:
         """Clean up one orphan; False when it holds unsaved work and `force` is not set."""
         return await orphans.reclaim(self, orphan, force=force)
-
-
-def _rmtree(path: Path) -> None:
-    """Delete a folder even where a tool left read-only files or folders in it."""
-    if not path.exists() and not path.is_symlink():
-        return
-
-    def onerror(func: Any, name: str, _exc: Any) -> None:
-        target = Path(name)
-        try:
-            target.parent.chmod(0o700)
-            if not target.is_symlink():
-                target.chmod(0o700)
-            func(name)
-        except OSError:
-            log.warning("cannot delete %s", name)
-
-    shutil.rmtree(path, onerror=onerror)

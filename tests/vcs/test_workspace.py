@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -163,6 +164,9 @@ async def test_repository_lock_excludes_other_processes(tmp_path: Path) -> None:
 async def test_local_repository_is_used_in_place_and_left_untouched(
     manager: WorkspaceManager, local_repo: Path
 ) -> None:
+    away = local_repo.parent / "on-an-unmounted-drive"
+    git(local_repo, "worktree", "add", "-q", "-b", "user-branch", str(away))
+    shutil.rmtree(away)
     before_status = git(local_repo, "status", "--porcelain")
     spec = RepoSpec(
         kind=RepoKind.LOCAL,
@@ -182,6 +186,13 @@ async def test_local_repository_is_used_in_place_and_left_untouched(
     assert git(local_repo, "status", "--porcelain") == before_status
     # The copied ignored file does not show as a change of the task.
     assert await manager.diff_files(ws) == []
+    await manager.remove(ws, force=True)
+    assert git(local_repo, "symbolic-ref", "--short", "HEAD") == "wip"
+    assert git(local_repo, "status", "--porcelain") == before_status
+    assert f"worktree {away}" in git(local_repo, "worktree", "list", "--porcelain"), (
+        "dropped the record of the user's own worktree"
+    )
+    assert "asynccoder/" not in git(local_repo, "branch", "--list")
 
 
 async def test_setup_command_runs_in_the_workspace_with_a_log(
