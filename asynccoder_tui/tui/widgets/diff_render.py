@@ -20,6 +20,7 @@ from textual.strip import Strip
 
 from asynccoder_tui.tui.widgets.diff_model import FileLayout, HunkLayout, Row, RowKind
 from asynccoder_tui.tui.widgets.inert import inert
+from asynccoder_tui.tui.widgets.segments import text_segments
 from asynccoder_tui.tui.widgets.syntax import highlight_lines, lexer_for_path, syntax_colors
 
 MAX_LINE = 4000
@@ -82,6 +83,19 @@ STYLE_NAMES = (
     "stat-removed",
 )
 
+OVERLAY_STYLES = (
+    "added-sign",
+    "removed-sign",
+    "line-number",
+    "current-bar",
+    "kind",
+    "stat-added",
+    "stat-removed",
+    "file-reviewed",
+    "file-rejected",
+)
+"""Styles laid over a row's own style: only their colour and attributes count."""
+
 
 @dataclass(slots=True)
 class RowState:
@@ -103,7 +117,7 @@ class DiffPainter:
     # -- pieces -----------------------------------------------------------------------------
 
     def _line(self, text: Text, style: Style) -> Strip:
-        segments = list(text.render(self.console))
+        segments = text_segments(text, self.console)
         return Strip(segments).crop_extend(0, self.width, style)
 
     def _with_cursor(self, strip: Strip, state: RowState) -> Strip:
@@ -246,7 +260,7 @@ class DiffPainter:
         segments.append(Segment(kind + " ", self._sign_style(kind, line_style)))
         code_width = max(0, width - number_width - 3)
         body = Text(code.plain, style=line_style, spans=code.spans, no_wrap=True, end="")
-        code_strip = Strip(list(body.render(self.console))).crop_extend(
+        code_strip = Strip(text_segments(body, self.console)).crop_extend(
             scroll_x, scroll_x + code_width, line_style
         )
         segments.extend(code_strip)
@@ -286,7 +300,7 @@ class DiffPainter:
         code_width = max(0, self.width - 1 - 2 * (w + 1) - 2)
         body = Text(code.plain, style=line_style, spans=code.spans, no_wrap=True, end="")
         segments.extend(
-            Strip(list(body.render(self.console))).crop_extend(
+            Strip(text_segments(body, self.console)).crop_extend(
                 scroll_x, scroll_x + code_width, line_style
             )
         )

@@ -40,11 +40,13 @@ from asynccoder_tui.tui.widgets.diff_model import (
 )
 from asynccoder_tui.tui.widgets.diff_render import (
     MAX_LINE,
+    OVERLAY_STYLES,
     STYLE_NAMES,
     DiffPainter,
     RowState,
     highlight_hunk_lines,
 )
+from asynccoder_tui.tui.widgets.segments import foreground
 
 __all__ = ["DiffFile", "DiffHunk", "DiffView"]
 
@@ -333,10 +335,8 @@ class DiffView(ScrollView, can_focus=True):
                 if name != "base"
             }
             styles["base"] = self.rich_style
-            for name in ("added-sign", "removed-sign", "line-number", "current-bar", "kind"):
-                styles[name] = self.get_component_rich_style(f"diff-view--{name}", partial=True)
-            for name in ("stat-added", "stat-removed", "file-reviewed", "file-rejected"):
-                styles[name] = self.get_component_rich_style(f"diff-view--{name}", partial=True)
+            for name in OVERLAY_STYLES:
+                styles[name] = foreground(styles[name])
             self._styles = styles
         return DiffPainter(self.app.console, self._styles, width)
 

@@ -80,6 +80,8 @@ class Item:
     tool: ToolCall | None = None
     version: int = 0
     """Bumped whenever the item's content changes (paint cache key)."""
+    partial: bool = False
+    """The last line of a message still streaming; takes no room while it is empty."""
     uid: int = field(default_factory=lambda: next(_UIDS))
     """Unique for the life of the process (paint cache key)."""
 
@@ -181,10 +183,14 @@ class TranscriptModel:
     def _close_stream(self) -> int | None:
         """End the streamed message; a trailing empty line is dropped. Returns what changed."""
         item, self._streaming = self._streaming, None
-        if item is not None and not self._partial.strip() and self.items[-1] is item:
+        if item is None:
+            return None
+        item.partial = False
+        if not self._partial.strip() and self.items[-1] is item:
             self.items.pop()
             return len(self.items)
-        return None
+        item.version += 1
+        return self.index_of(item)
 
     def _apply_other(self, kind: str, payload: Mapping[str, Any]) -> int:
         if kind == EventKind.MESSAGE:
@@ -230,10 +236,12 @@ class TranscriptModel:
         lines = source.split("\n")
         for line in lines[:-1]:
             self._set_line(item, line)
+            item.partial = False
             advance(line, self._fence)
             item = Item(ItemKind.LINE, style="assistant")
             self.items.append(item)
         self._set_line(item, lines[-1])
+        item.partial = True
         self._streaming = item
         return first
 

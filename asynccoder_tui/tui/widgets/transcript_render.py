@@ -22,6 +22,7 @@ from asynccoder_tui.tui.widgets.markdown_lines import (
     text_width,
     wrap_starts,
 )
+from asynccoder_tui.tui.widgets.segments import text_segments
 from asynccoder_tui.tui.widgets.syntax import highlight_lines, lexer_for_language, syntax_colors
 from asynccoder_tui.tui.widgets.transcript_model import (
     Item,
@@ -80,6 +81,8 @@ class TranscriptPainter:
         kind = item.kind
         if kind in (ItemKind.SPACER, ItemKind.ROLE, ItemKind.TOOL):
             return 1
+        if item.partial and not item.shape.text.strip():
+            return 0
         return rows_needed(item.shape, self.width - self._margin(item))
 
     @staticmethod
@@ -101,7 +104,7 @@ class TranscriptPainter:
 
     def _strip(self, text: Text, style: Style | None = None) -> Strip:
         base = style or self.styles["base"]
-        return Strip(list(text.render(self.console))).crop_extend(0, self.width, base)
+        return Strip(text_segments(text, self.console)).crop_extend(0, self.width, base)
 
     def _role(self, role: str) -> Strip:
         style = self.styles.get(f"role-{role}", self.styles["role-system"])

@@ -29,6 +29,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from asynccoder_tui.domain.models import TaskEvent
+from asynccoder_tui.tui.widgets.segments import background, foreground
 from asynccoder_tui.tui.widgets.transcript_model import Item, ItemKind, ToolCall, TranscriptModel
 from asynccoder_tui.tui.widgets.transcript_render import STYLE_NAMES, TranscriptPainter
 
@@ -213,13 +214,9 @@ class TranscriptView(ScrollView, can_focus=True):
                 if name != "base"
             }
             styles["base"] = self.rich_style
-            for name in ("inline-code", "link", "tool-running", "tool-ok", "tool-error"):
-                styles[name] = self.get_component_rich_style(
-                    f"transcript-view--{name}", partial=True
-                )
-            styles["cursor"] = self.get_component_rich_style(
-                "transcript-view--cursor", partial=True
-            )
+            for name in ("link", "tool-running", "tool-ok", "tool-error"):
+                styles[name] = foreground(styles[name])
+            styles["cursor"] = background(styles["cursor"])
             self._styles = styles
         dark = self.app.current_theme.dark if self.is_mounted else True
         return TranscriptPainter(self.app.console, self._styles, self._width, dark)
