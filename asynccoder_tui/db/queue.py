@@ -1,23 +1,29 @@
 """The task queue's SQL: claim with SKIP LOCKED, leases, rescue, retry, cancel, follow-up.
 
-The tasks table is the queue. A claim takes queued rows whose `run_after` has come, highest
-priority first, then `run_after`, then age, through the partial index `tasks_queue`; per-user
-and per-provider running limits are applied at claim time (best effort under concurrent
-claims: each claim sees the counts committed before it). Everything that finishes or bills a
-task first locks the row *as its lease owner*, so a worker that lost its lease can do neither.
+The tasks table is the queue. A claim (the `claim_tasks` function in the schema) takes queued
+rows whose `run_after` has come, highest priority first, then `run_after`, then age, through
+the partial index `tasks_queue`; per-user and per-provider running limits are exact, because
+claims are serialised by a per-database advisory lock held only for the claim itself. Every
+claim carries its own lease token (`<worker>/<nonce>` in `lease_owner`); everything that
+finishes or bills a task first checks that token, so a run that lost its lease can do neither,
+even when the same worker has claimed the task again since.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.db.rows import many, one
-from asynccoder_tui.db.tasks import COLUMNS
+from asynccoder_tui.db.tasks import COLUMNS, NewTask
+from asynccoder_tui.domain.errors import DatabaseUnavailableError
 from asynccoder_tui.domain.models import Task
 
 _RUNNING = "status = 'running'"
@@ -32,34 +38,54 @@ async def claim(
     user_limit: int = 1_000_000,
     provider_limit: int = 1_000_000,
 ) -> list[Task]:
-    """Claim up to `limit` runnable tasks for `worker_id`; their attempt count goes up by one."""
+    """Claim up to `limit` runnable tasks for `worker_id`; their attempt count goes up by one.
+
+    Each claimed task's `lease_owner` is a lease token of its own, `<worker_id>/<nonce>`: pass
+    it to every lease-checked call for that run. Call outside any transaction (the claim holds
+    a per-database lock until its transaction ends).
+    """
     rows = await db.fetch(
-        f"""WITH next AS (
-                SELECT q.id FROM tasks q
-                WHERE q.status = 'queued' AND q.run_after <= now()
-                  AND (SELECT count(*) FROM tasks r
-                        WHERE r.owner_id = q.owner_id AND r.{_RUNNING}) < $4
-                  AND (SELECT count(*) FROM tasks r
-                        WHERE r.provider = q.provider AND r.{_RUNNING}) < $5
-                ORDER BY q.priority_rank DESC, q.run_after, q.created_at
-                LIMIT $3
-                FOR UPDATE SKIP LOCKED),
-            claimed AS (
-                UPDATE tasks t SET status = 'running', lease_owner = $1,
-                       lease_expires_at = now() + make_interval(secs => $2),
-                       attempt = t.attempt + 1, started_at = coalesce(t.started_at, now()),
-                       completed_at = NULL
-                FROM next WHERE t.id = next.id
-                RETURNING t.*)
-            SELECT {COLUMNS} FROM claimed t
+        f"""SELECT {COLUMNS} FROM claim_tasks($1, $2, $3, $4, $5) t
             ORDER BY t.priority_rank DESC, t.run_after, t.created_at""",
         worker_id,
         float(lease_seconds),
-        limit,
+        max(1, limit),
         user_limit,
         provider_limit,
     )
     return many(Task, rows)
+
+
+async def insert_tasks(db: Executor, new: Sequence[NewTask]) -> list[UUID]:
+    """Queue many tasks in one statement (imports, benchmarks, tests); returns their ids."""
+    rows = await db.fetch(
+        """INSERT INTO tasks (owner_id, repository_id, parent_id, model, agent_kind, title,
+                              prompt, mode, priority, base_branch, max_attempts,
+                              estimated_credits, provider)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
+                                $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                                $11::int[], $12::bigint[], $13::text[])
+           RETURNING id""",
+        [n.owner_id for n in new],
+        [n.repository_id for n in new],
+        [n.parent_id for n in new],
+        [n.model for n in new],
+        [n.agent_kind for n in new],
+        [n.title for n in new],
+        [n.prompt for n in new],
+        [n.mode.value for n in new],
+        [n.priority.value for n in new],
+        [n.base_branch for n in new],
+        [n.max_attempts for n in new],
+        [n.estimated_credits for n in new],
+        [n.provider.value for n in new],
+    )
+    return [r["id"] for r in rows]
+
+
+def lease_worker(lease_owner: str | None) -> str:
+    """The worker part of a lease token (what a person wants to read)."""
+    return (lease_owner or "unknown worker").split("/", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -150,12 +176,17 @@ async def requeue(
     )
 
 
-async def expired_leases(db: Executor, *, limit: int = 100) -> list[Task]:
+async def expired_leases(
+    db: Executor, *, limit: int = 100, exclude: Sequence[str] = ()
+) -> list[Task]:
+    """Running tasks whose lease has expired, except those held under the `exclude` leases."""
     rows = await db.fetch(
         f"""SELECT {COLUMNS} FROM tasks t
             WHERE t.{_RUNNING} AND t.lease_expires_at < now()
+              AND t.lease_owner <> ALL ($2::text[])
             ORDER BY t.lease_expires_at LIMIT $1""",
         limit,
+        list(exclude),
     )
     return many(Task, rows)
 
@@ -234,15 +265,27 @@ async def request_cancel(conn: Executor, task_id: UUID) -> None:
     )
 
 
-async def take_pending_messages(conn: Executor, task_id: UUID) -> list[str]:
-    """Pop the follow-up messages waiting for the task's next turn."""
-    value = await conn.fetchval(
-        """UPDATE tasks t SET pending_messages = '[]'::jsonb
-           FROM (SELECT pending_messages FROM tasks WHERE id = $1 FOR UPDATE) old
-           WHERE t.id = $1 RETURNING old.pending_messages""",
-        task_id,
-    )
+async def pending_messages(db: Executor, task_id: UUID) -> list[str]:
+    """The follow-up messages waiting for the task's next turn (left in place: a run that
+    dies before saving its conversation must not lose them; see `consume_pending`)."""
+    value = await db.fetchval("SELECT pending_messages FROM tasks WHERE id = $1", task_id)
     return [str(m) for m in (value or [])]
+
+
+async def consume_pending(conn: Executor, task_id: UUID, count: int) -> None:
+    """Drop the first `count` pending messages (a run saved a conversation that holds them);
+    messages that arrived during the run stay for the next one."""
+    if count <= 0:
+        return
+    await conn.execute(
+        """UPDATE tasks SET pending_messages = coalesce(
+               (SELECT jsonb_agg(m.value ORDER BY m.n)
+                FROM jsonb_array_elements(pending_messages) WITH ORDINALITY AS m(value, n)
+                WHERE m.n > $2), '[]'::jsonb)
+           WHERE id = $1""",
+        task_id,
+        count,
+    )
 
 
 async def reopen(
@@ -304,3 +347,72 @@ async def pending_count(db: Executor, task_id: UUID) -> int:
         "SELECT jsonb_array_length(pending_messages) FROM tasks WHERE id = $1", task_id
     )
     return int(value or 0)
+
+
+async def finish_owned(
+    db: Executor,
+    task_id: UUID,
+    lease_owner: str,
+    *,
+    status: str = "completed",
+    error: str | None = None,
+    summary: str | None = None,
+) -> bool:
+    """Close a run in one statement, only while `lease_owner` holds the lease (a task with
+    nothing to bill: no-op jobs, benchmarks). False when the lease was lost."""
+    result = await db.execute(
+        f"""UPDATE tasks SET status = $3, error = $4, summary = coalesce($5, summary),
+               lease_owner = NULL, lease_expires_at = NULL, cancel_requested = false,
+               completed_at = now()
+            WHERE id = $1 AND lease_owner = $2 AND {_RUNNING}""",
+        task_id,
+        lease_owner,
+        status,
+        error,
+        summary,
+    )
+    return result == "UPDATE 1"
+
+
+async def cancel_requested(db: Executor, task_id: UUID) -> bool:
+    return bool(await db.fetchval("SELECT cancel_requested FROM tasks WHERE id = $1", task_id))
+
+
+async def close_abandoned_executions(
+    conn: Executor, task_id: UUID, lease_owner: str | None, error: str
+) -> None:
+    """Mark the executions a vanished run left open as failed (it will never close them)."""
+    await conn.execute(
+        """UPDATE executions SET status = 'failed', error = $3, finished_at = now(),
+               duration_ms = (extract(epoch FROM now() - started_at) * 1000)::bigint
+           WHERE task_id = $1 AND status = 'running'
+             AND ($2::text IS NULL OR worker_id = $2)""",
+        task_id,
+        lease_owner,
+        error,
+    )
+
+
+async def lock_submissions(conn: Executor, owner_id: UUID) -> None:
+    """Serialise one user's submissions until the end of the transaction (rate limit check)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(727274002, hashtext($1::text))", str(owner_id))
+
+
+def is_transient(err: BaseException) -> bool:
+    """True for failures that mean "the database is unreachable for now" (restart, dropped
+    connection, failover), after which the same statement may well succeed."""
+    if isinstance(err, asyncpg.PostgresConnectionError):
+        return True
+    if isinstance(err, asyncpg.InterfaceError) and "closed" in str(err):
+        return True  # "connection is closed": the pool replaces it on the next acquire
+    if isinstance(
+        err,
+        asyncpg.exceptions.AdminShutdownError
+        | asyncpg.exceptions.CannotConnectNowError
+        | asyncpg.exceptions.CrashShutdownError
+        | asyncpg.exceptions.TooManyConnectionsError,
+    ):
+        return True
+    if isinstance(err, DatabaseUnavailableError | OSError | TimeoutError):
+        return True
+    return False

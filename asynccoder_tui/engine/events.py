@@ -1,13 +1,17 @@
 """`EventWriter`: the agent's `emit` callback, writing its events into the task transcript.
 
 - Text deltas are coalesced: they are buffered and written together about ten times a second
-  (`flush_interval`), so a fast stream costs a handful of rows, not one per token.
+  (`flush_interval`), so a fast stream costs a handful of rows, not one per token. While text
+  keeps arriving the flush timer keeps running; nothing waits in the buffer for the next event.
 - Any other event first flushes the buffered text, so the transcript keeps the order in which
   things happened.
 - `usage` events also add an `api_usage` row and the task's running totals, in one transaction
   that checks the lease.
-- Every write is lease-checked: once another worker owns the task, writing raises
-  `LeaseLostError` and the runner stops.
+- Every write is lease-checked against the run's lease token: once the task is no longer this
+  run's, writing raises `LeaseLostError` and the runner stops.
+- A write that fails because the database is unreachable (a restart, a dropped connection) is
+  retried with backoff for up to `retry_for` seconds; the agent waits meanwhile. Text whose
+  write failed for good is put back in the buffer, never silently dropped.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from asynccoder_tui.agent.events import AgentEvent
@@ -28,12 +33,38 @@ from asynccoder_tui.domain.enums import EventKind
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 def _decimal(value: Any) -> Decimal:
     try:
         return Decimal(str(value)) if value is not None else Decimal(0)
     except InvalidOperation:
         return Decimal(0)
+
+
+async def retry_transient(
+    operation: Callable[[], Awaitable[T]],
+    *,
+    retry_for: float,
+    what: str,
+    first_delay: float = 0.05,
+    max_delay: float = 2.0,
+) -> T:
+    """Run `operation`, again and again while it fails because the database is unreachable,
+    for up to `retry_for` seconds; then (or on any other error) raise what it raised."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + retry_for
+    delay = first_delay
+    while True:
+        try:
+            return await operation()
+        except Exception as err:
+            if not queue.is_transient(err) or loop.time() + delay > deadline:
+                raise
+            log.warning("%s: database unreachable (%s); retrying in %.2f s", what, err, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, max_delay)
 
 
 class EventWriter:
@@ -43,20 +74,22 @@ class EventWriter:
         *,
         task_id: UUID,
         user_id: UUID,
-        worker_id: str,
+        lease_owner: str,
         provider: str,
         model: str,
         execution_id: UUID | None = None,
         flush_interval: float = 0.1,
+        retry_for: float = 30.0,
     ) -> None:
         self.db = db
         self.task_id = task_id
         self.user_id = user_id
-        self.worker_id = worker_id
+        self.lease_owner = lease_owner
         self.provider = provider
         self.model = model
         self.execution_id = execution_id
         self.flush_interval = flush_interval
+        self.retry_for = retry_for
         self._text: list[str] = []
         self._text_step = 0
         self._lock = asyncio.Lock()
@@ -68,8 +101,11 @@ class EventWriter:
         if self.lost is not None:
             raise self.lost
         if event.kind is EventKind.TEXT_DELTA:
+            step = int(event.payload.get("step", 0) or 0)
+            if self._text and step != self._text_step:
+                await self._write([])  # a new step's text starts a new row
             self._text.append(str(event.payload.get("text", "")))
-            self._text_step = int(event.payload.get("step", 0) or 0)
+            self._text_step = step
             if self._timer is None or self._timer.done():
                 self._timer = asyncio.create_task(self._flush_later())
             return
@@ -82,13 +118,19 @@ class EventWriter:
         await self._write([(kind, payload)])
 
     async def _flush_later(self) -> None:
-        await asyncio.sleep(self.flush_interval)
-        try:
-            await self._write([])
-        except LeaseLostError as err:
-            self.lost = err
-        except Exception:
-            log.exception("writing streamed text failed", extra={"task": str(self.task_id)})
+        """Flush every `flush_interval` while there is buffered text."""
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            if not self._text:
+                return
+            try:
+                await self._write([])
+            except LeaseLostError as err:
+                self.lost = err
+                return
+            except Exception:
+                log.exception("writing streamed text failed", extra={"task": str(self.task_id)})
+                return
 
     def _take_text(self) -> list[tuple[EventKind, dict[str, Any]]]:
         if not self._text:
@@ -99,13 +141,24 @@ class EventWriter:
 
     async def _write(self, batch: list[tuple[EventKind, dict[str, Any]]]) -> None:
         async with self._lock:
-            rows = self._take_text() + batch
+            text = self._take_text()
+            rows = text + batch
             if not rows:
                 return
             try:
-                await events.append_events(self.db, self.task_id, rows, lease_owner=self.worker_id)
+                await retry_transient(
+                    lambda: events.append_events(
+                        self.db, self.task_id, rows, lease_owner=self.lease_owner
+                    ),
+                    retry_for=self.retry_for,
+                    what="writing the transcript",
+                )
             except LeaseLostError as err:
                 self.lost = err
+                raise
+            except BaseException:
+                if text:  # keep the text for the next attempt; it is not lost
+                    self._text.insert(0, str(text[0][1]["text"]))
                 raise
             self.rows_written += len(rows)
 
@@ -119,34 +172,43 @@ class EventWriter:
             cache_write_tokens=int(payload.get("cache_write_tokens", 0) or 0),
             cost=_decimal(payload.get("cost")),
         )
-        async with transaction(self.db) as conn:
-            held = await queue.add_usage(
-                conn,
-                self.task_id,
-                self.worker_id,
-                input_tokens=record.input_tokens,
-                output_tokens=record.output_tokens,
-                cache_read_tokens=record.cache_read_tokens,
-                cache_write_tokens=record.cache_write_tokens,
-                cost=record.cost,
-            )
-            if not held:
-                self.lost = LeaseLostError(
-                    f"task {self.task_id} is no longer leased to {self.worker_id}"
+
+        async def write_usage() -> None:
+            async with transaction(self.db) as conn:
+                held = await queue.add_usage(
+                    conn,
+                    self.task_id,
+                    self.lease_owner,
+                    input_tokens=record.input_tokens,
+                    output_tokens=record.output_tokens,
+                    cache_read_tokens=record.cache_read_tokens,
+                    cache_write_tokens=record.cache_write_tokens,
+                    cost=record.cost,
                 )
-                raise self.lost
-            await usage.record_usage(
-                conn,
-                user_id=self.user_id,
-                task_id=self.task_id,
-                execution_id=self.execution_id,
-                usage=record,
-            )
+                if not held:
+                    self.lost = LeaseLostError(
+                        f"task {self.task_id} is no longer leased to {self.lease_owner}"
+                    )
+                    raise self.lost
+                await usage.record_usage(
+                    conn,
+                    user_id=self.user_id,
+                    task_id=self.task_id,
+                    execution_id=self.execution_id,
+                    usage=record,
+                )
+
+        await retry_transient(write_usage, retry_for=self.retry_for, what="recording usage")
 
     async def close(self) -> None:
-        """Write whatever text is still buffered."""
-        if self._timer is not None and not self._timer.done():
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
-        await self._write([])
+        """Write whatever text is still buffered, then stop the flush timer.
+
+        The write comes first: it waits for a flush in progress instead of cancelling it
+        halfway through a statement."""
+        try:
+            await self._write([])
+        finally:
+            if self._timer is not None and not self._timer.done():
+                self._timer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._timer

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from asynccoder_tui.agent.retry import RetryPolicy
 from asynccoder_tui.config import Settings
 from asynccoder_tui.db import queue, tasks, workers
 from asynccoder_tui.db.bus import RESYNC, EventBus
@@ -58,6 +59,8 @@ class WorkerPool:
         poll_interval: float = 2.0,
         rescue_interval: float = 5.0,
         on_finished: Callable[[Task], None] | None = None,
+        retry_policy: RetryPolicy | None = None,
+        backoff_base: float = 2.0,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -67,13 +70,16 @@ class WorkerPool:
         self.workspaces = workspaces or WorkspaceManager.from_settings(settings)
         self.runner = TaskRunner(
             db, settings, worker_id=self.worker_id, workspaces=self.workspaces, bus=bus,
-            github_token=github_token,
+            github_token=github_token, retry_policy=retry_policy, backoff_base=backoff_base,
         )  # fmt: skip
+        self.backoff_base = backoff_base
         self.poll_interval = poll_interval
         self.rescue_interval = rescue_interval
         self.on_finished = on_finished
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
+        self._leases: dict[asyncio.Task[None], str] = {}
+        """Lease token of each live run (the rescue loop leaves these to their heartbeats)."""
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
         self.completed = 0
@@ -149,12 +155,17 @@ class WorkerPool:
             for task in claimed:
                 runner = asyncio.create_task(self._run(task), name=f"task-{task.id}")
                 self._running.add(runner)
-                runner.add_done_callback(self._running.discard)
+                self._leases[runner] = task.lease_owner or self.worker_id
+                runner.add_done_callback(self._forget)
             if claimed and len(claimed) == free:
                 continue  # there may be more: claim again as soon as a slot frees
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+
+    def _forget(self, runner: asyncio.Task[None]) -> None:
+        self._running.discard(runner)
+        self._leases.pop(runner, None)
 
     async def _run(self, task: Task) -> None:
         try:
@@ -174,7 +185,10 @@ class WorkerPool:
         while not self._stopping:
             try:
                 rescued = await rescue_expired(
-                    self.db, credits_per_usd=self.settings.credits_per_usd
+                    self.db,
+                    credits_per_usd=self.settings.credits_per_usd,
+                    backoff_base=self.backoff_base,
+                    exclude=list(self._leases.values()),
                 )
                 if rescued:
                     self._wake.set()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -34,16 +35,27 @@ class Rescued:
 
 
 async def rescue_expired(
-    db: Executor, *, credits_per_usd: int, backoff_base: float = 2.0, limit: int = 100
+    db: Executor,
+    *,
+    credits_per_usd: int,
+    backoff_base: float = 2.0,
+    limit: int = 100,
+    exclude: Sequence[str] = (),
 ) -> list[Rescued]:
-    """Requeue (or fail, when out of attempts) every running task whose lease has expired."""
+    """Requeue (or fail, when out of attempts) every running task whose lease has expired.
+
+    `exclude` lists lease tokens of runs the caller knows are alive (its own runners, whose
+    heartbeat missed a beat while the database was away): they renew their own leases."""
     rescued: list[Rescued] = []
-    for stale in await queue.expired_leases(db, limit=limit):
+    for stale in await queue.expired_leases(db, limit=limit, exclude=exclude):
         async with transaction(db) as conn:
             task = await queue.lock_expired(conn, stale.id)
             if task is None:
                 continue
-            who = task.lease_owner or "unknown worker"
+            who = queue.lease_worker(task.lease_owner)
+            await queue.close_abandoned_executions(
+                conn, task.id, task.lease_owner, f"the worker ({who}) stopped responding"
+            )
             if task.attempt >= task.max_attempts:
                 reason = (
                     f"the worker running this task ({who}) stopped responding, and all "

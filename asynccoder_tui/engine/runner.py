@@ -4,11 +4,16 @@ For a claimed task it: makes sure the run's credits are held; prepares the works
 on the task branch, setup script); builds the provider; runs the agent with a budget no larger
 than the hold, writing its events to the transcript; then computes the diff, commits on the
 task branch, writes results, settles the credits and sets the final status with any error in
-words, all in one transaction that first checks this worker still holds the lease.
+words, all in one transaction that first checks this run still holds the lease.
+
+The lease is the claim's own token (`task.lease_owner` as claimed): every write of the run is
+checked against it, so once the task has been rescued or taken by another claim (even one of
+this same worker) the old run can neither write, complete nor bill it.
 
 Any exception leaves the task in a defined state: failed in words (and refunded) or back in the
-queue, never `running` with nobody working on it. If the database itself is gone, the lease
-expires and the rescue loop of whichever worker survives takes the task back.
+queue, never `running` with nobody working on it. While the database is unreachable (a restart)
+the run's writes wait and retry; if it stays away too long the run gives up and the lease
+expires, and the rescue loop of whichever worker survives takes the task back.
 """
 
 from __future__ import annotations
@@ -17,18 +22,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from asynccoder_tui.agent.events import AgentEvent
 from asynccoder_tui.agent.loop import run_agent
 from asynccoder_tui.agent.outcome import Budget, ExitStatus, Outcome
 from asynccoder_tui.agent.providers import conversation_from_json, make_provider
+from asynccoder_tui.agent.retry import RetryPolicy
 from asynccoder_tui.config import Settings
 from asynccoder_tui.db import ai_models, events, queue, repositories, results
 from asynccoder_tui.db import tasks as tasks_db
-from asynccoder_tui.db.bus import EventBus, Notification
+from asynccoder_tui.db.bus import RESYNC, STATE, EventBus
 from asynccoder_tui.db.events import LeaseLostError
 from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.db.tx import transaction
@@ -36,38 +41,18 @@ from asynccoder_tui.domain.enums import EventKind, ProviderKind, TaskStatus
 from asynccoder_tui.domain.errors import (
     AsyncCoderError,
     ConfigError,
-    InsufficientCreditsError,
     WorkspaceError,
 )
 from asynccoder_tui.domain.models import AIModel, Task
-from asynccoder_tui.engine.credits import dollars_for, hold_for_run, settle_run
-from asynccoder_tui.engine.events import EventWriter
-from asynccoder_tui.engine.queue import backoff_delay
+from asynccoder_tui.engine.credits import dollars_for, hold_for_run
+from asynccoder_tui.engine.events import EventWriter, retry_transient
+from asynccoder_tui.engine.finish import RunEnd, RunResult, end_for, finish_run, retry_or_fail
 from asynccoder_tui.vcs.workspace import WorkspaceManager
 
 log = logging.getLogger(__name__)
 
 TokenSource = Callable[[], Awaitable[str | None]]
-
-_LIMIT_WORDS = {
-    ExitStatus.COST_LIMIT: "stopped: it reached its cost limit",
-    ExitStatus.STEP_LIMIT: "stopped: it reached its step limit",
-    ExitStatus.TIME_LIMIT: "stopped: it reached its time limit",
-    ExitStatus.CONTEXT_EXCEEDED: "stopped: the conversation no longer fits the model's context",
-    ExitStatus.FORMAT_ERROR: "stopped: the model kept sending malformed tool calls",
-}
-
-
-@dataclass(frozen=True)
-class RunEnd:
-    """What to do with the task at the end of a run."""
-
-    status: TaskStatus
-    error: str | None = None
-    exit_status: str | None = None
-    summary: str | None = None
-    retry: bool = False
-    refund: bool = False
+T = TypeVar("T")
 
 
 class _Stop(Exception):
@@ -101,6 +86,8 @@ async def resolve_model(db: Executor, name: str) -> AIModel:
 
 
 class TaskRunner:
+    """Runs claimed tasks; one instance serves every run of a `WorkerPool`."""
+
     def __init__(
         self,
         db: Executor,
@@ -111,6 +98,10 @@ class TaskRunner:
         bus: EventBus | None = None,
         github_token: TokenSource | None = None,
         heartbeat_interval: float | None = None,
+        retry_policy: RetryPolicy | None = None,
+        backoff_base: float = 2.0,
+        cancel_poll_interval: float = 1.0,
+        db_retry_for: float | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -120,89 +111,144 @@ class TaskRunner:
         self.github_token = github_token
         self.lease_seconds = float(settings.lease_seconds)
         self.heartbeat_interval = heartbeat_interval or max(0.5, self.lease_seconds / 3)
+        self.retry_policy = retry_policy
+        """The agent's own retries of a failed model call (None: the agent's defaults)."""
+        self.backoff_base = backoff_base
+        """Base of the queue's backoff between attempts (seconds, doubled each attempt)."""
+        self.cancel_poll_interval = cancel_poll_interval
+        """How often the cancel flag is read while no live notification connection is up."""
+        self.db_retry_for = db_retry_for or max(30.0, 2 * self.lease_seconds)
+        """How long a write waits for an unreachable database before the run gives up."""
+
+    async def _db(self, operation: Callable[[], Awaitable[T]], what: str) -> T:
+        return await retry_transient(operation, retry_for=self.db_retry_for, what=what)
 
     # -- the run --------------------------------------------------------------------------------
 
     async def run(self, task: Task) -> RunEnd | None:
-        """Run a claimed task to its end; None when the lease was lost (another worker has it)."""
+        """Run a claimed task to its end; None when the run lost its lease (the task is another
+        run's now) or gave up on an unreachable database (the rescue loop will take it back)."""
+        lease = task.lease_owner or self.worker_id
         cancel = asyncio.Event()
         lost = asyncio.Event()
         writer = EventWriter(
             self.db,
             task_id=task.id,
             user_id=task.owner_id,
-            worker_id=self.worker_id,
+            lease_owner=lease,
             provider=task.provider.value,
             model=task.model,
+            retry_for=self.db_retry_for,
         )
         watchers = [
-            asyncio.create_task(self._heartbeat(task, cancel, lost), name=f"lease-{task.id}"),
+            asyncio.create_task(
+                self._heartbeat(task, lease, cancel, lost), name=f"lease-{task.id}"
+            ),
+            asyncio.create_task(self._watch_cancel(task, cancel), name=f"cancel-{task.id}"),
         ]
-        if self.bus is not None:
-            watchers.append(asyncio.create_task(self._watch_cancel(task, cancel)))
-        execution_id = None
-        outcome: Outcome | None = None
-        diff: dict[str, Any] = {}
+        result = RunResult()
+        end: RunEnd | None
+        why_none = "lease lost"
         try:
-            execution_id = await results.start_execution(
-                self.db,
-                task_id=task.id,
-                agent_kind=(task.agent_kind.value if task.agent_kind else "coder"),
-                model=task.model,
-                attempt=task.attempt,
-                worker_id=self.worker_id,
+            result.execution_id = await self._db(
+                lambda: results.start_execution(
+                    self.db,
+                    task_id=task.id,
+                    agent_kind=(task.agent_kind.value if task.agent_kind else "coder"),
+                    model=task.model,
+                    attempt=task.attempt,
+                    worker_id=lease,
+                ),
+                "starting the execution",
             )
-            writer.execution_id = execution_id
+            writer.execution_id = result.execution_id
             await writer.write(
                 EventKind.STATUS,
-                {"status": "running", "detail": f"attempt {task.attempt} on {self.worker_id}"},
+                {
+                    "status": "running",
+                    "detail": f"attempt {task.attempt} on {queue.lease_worker(lease)}",
+                },
             )
-            end, outcome, diff = await self._work(task, writer, cancel)
+            end = await self._work(task, writer, cancel, result)
         except LeaseLostError:
             end = None
         except _Stop as stop:
             end = stop.end
         except asyncio.CancelledError:
             # The worker is shutting down: give the task back without using an attempt.
-            await self._release(task, writer)
+            await self._release(task, lease, writer)
             raise
         except Exception as err:
-            log.exception("task run failed", extra={"task": str(task.id)})
-            end = RunEnd(
-                TaskStatus.FAILED,
-                error=f"internal error: {type(err).__name__}: {err}",
-                exit_status="internal_error",
-                refund=True,
-            )
+            if queue.is_transient(err):
+                log.warning(
+                    "database unreachable; leaving the task to be rescued: %s",
+                    err,
+                    extra={"task": str(task.id)},
+                )
+                end, why_none = None, "database unreachable"
+            else:
+                log.exception("task run failed", extra={"task": str(task.id)})
+                end = RunEnd(
+                    TaskStatus.FAILED,
+                    error=f"internal error: {type(err).__name__}: {err}",
+                    exit_status="internal_error",
+                    refund=True,
+                )
         finally:
             for watcher in watchers:
                 watcher.cancel()
             for watcher in watchers:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await watcher
-        if lost.is_set() or end is None:
-            log.warning(
-                "lease lost; leaving the task to its new owner", extra={"task": str(task.id)}
-            )
+        if lost.is_set() or writer.lost is not None or end is None:
+            await self._abandon(task, lease, result, why_none)
             return None
-        with contextlib.suppress(LeaseLostError):
-            await writer.close()
         try:
-            return await self._finish(task, end, outcome, diff, execution_id)
+            with contextlib.suppress(LeaseLostError):
+                await writer.close()
+            return await self._db(
+                lambda: finish_run(
+                    self.db, task, lease, end, result,
+                    credits_per_usd=self.settings.credits_per_usd,
+                    backoff_base=self.backoff_base,
+                ),
+                "finishing the run",
+            )  # fmt: skip
         except LeaseLostError:
+            await self._abandon(task, lease, result, "lease lost")
+            return None
+        except Exception as err:
+            if not queue.is_transient(err):
+                raise
+            await self._abandon(task, lease, result, "database unreachable")
             return None
 
+    async def _abandon(self, task: Task, lease: str, result: RunResult, why: str) -> None:
+        """Leave the task to whoever holds (or will hold) it now; close our execution record."""
+        log.warning("run abandoned (%s); leaving the task to its next owner", why,
+                    extra={"task": str(task.id)})  # fmt: skip
+        if result.execution_id is not None:
+            with contextlib.suppress(Exception):
+                await queue.close_abandoned_executions(
+                    self.db, task.id, lease, f"run abandoned: {why}"
+                )
+
     async def _work(
-        self, task: Task, writer: EventWriter, cancel: asyncio.Event
-    ) -> tuple[RunEnd, Outcome | None, dict[str, Any]]:
+        self, task: Task, writer: EventWriter, cancel: asyncio.Event, result: RunResult
+    ) -> RunEnd:
         rate = self.settings.credits_per_usd
         held = task.held_credits
         if held == 0 and task.estimated_credits > 0:
-            await hold_for_run(
-                self.db, task.owner_id, task.id, task.billing_run, task.estimated_credits
+            await self._db(
+                lambda: hold_for_run(
+                    self.db, task.owner_id, task.id, task.billing_run, task.estimated_credits
+                ),
+                "holding credits",
             )
             held = task.estimated_credits
-        repo = await repositories.get_repository(self.db, task.repository_id)
+        repo = await self._db(
+            lambda: repositories.get_repository(self.db, task.repository_id), "reading the task"
+        )
         try:
             model = await resolve_model(self.db, task.model)
             provider = make_provider(
@@ -227,13 +273,16 @@ class TaskRunner:
             )
         except (WorkspaceError, AsyncCoderError) as err:
             raise _Stop(
-                self._retry_or_fail(task, f"workspace: {err}", "workspace_error", refund=True)
+                retry_or_fail(task, f"workspace: {err}", "workspace_error", refund=True)
             ) from err
         cmd_runner = await self.workspaces.command_runner(ws)
-        await results.record_workspace(
-            self.db, task_id=task.id, attempt=task.attempt, path=str(ws.path), branch=ws.branch,
-            base_sha=ws.base_sha, worker_id=self.worker_id,
-            sandbox_kind="bwrap" if cmd_runner.sandboxed else "none",
+        await self._db(
+            lambda: results.record_workspace(
+                self.db, task_id=task.id, attempt=task.attempt, path=str(ws.path),
+                branch=ws.branch, base_sha=ws.base_sha, worker_id=self.worker_id,
+                sandbox_kind="bwrap" if cmd_runner.sandboxed else "none",
+            ),
+            "recording the workspace",
         )  # fmt: skip
         await writer.write(
             EventKind.STATUS,
@@ -244,9 +293,14 @@ class TaskRunner:
             },
         )
 
-        stored = await tasks_db.get_conversation(self.db, task.id)
+        stored = await self._db(
+            lambda: tasks_db.get_conversation(self.db, task.id), "reading the conversation"
+        )
         conversation = conversation_from_json(stored) if stored else None
-        pending = await queue.take_pending_messages(self.db, task.id)
+        pending = await self._db(
+            lambda: queue.pending_messages(self.db, task.id), "reading follow-ups"
+        )
+        result.pending_used = len(pending)
         if conversation:
             prompt: str | None = "\n\n".join(pending) if pending else None
         else:
@@ -287,14 +341,16 @@ class TaskRunner:
             runner=cmd_runner,
             emit=emit,
             cancel=cancel,
+            retry=self.retry_policy,
             secrets=secrets,
             command_timeout=float(self.settings.command_timeout),
             cache_key=str(task.id),
         )
         if writer.lost is not None:
             raise writer.lost
-        diff = await self._collect_changes(task, ws, outcome, writer)
-        return self._end_for(task, outcome, errors), outcome, diff
+        result.outcome = outcome
+        result.diff = await self._collect_changes(task, ws, outcome, writer)
+        return end_for(task, outcome, errors)
 
     async def _collect_changes(
         self, task: Task, ws: Any, outcome: Outcome, writer: EventWriter
@@ -319,179 +375,25 @@ class TaskRunner:
                 )
         return info
 
-    def _end_for(self, task: Task, outcome: Outcome, errors: list[dict[str, Any]]) -> RunEnd:
-        status = outcome.exit_status
-        if status is ExitStatus.SUBMITTED:
-            return RunEnd(TaskStatus.COMPLETED, exit_status=status.value, summary=outcome.summary)
-        if status is ExitStatus.CANCELLED:
-            return RunEnd(
-                TaskStatus.CANCELLED,
-                error="cancelled by its owner",
-                exit_status=status.value,
-                summary=outcome.summary,
-            )
-        if status in _LIMIT_WORDS:
-            detail = f"{_LIMIT_WORDS[status]}" + (f" ({outcome.error})" if outcome.error else "")
-            return RunEnd(
-                TaskStatus.FAILED, error=detail, exit_status=status.value, summary=outcome.summary
-            )
-        # api_error: worth another attempt when the provider's last error was retryable.
-        retryable = bool(errors and errors[-1].get("retryable"))
-        message = (
-            outcome.error
-            or (errors[-1].get("message") if errors else None)
-            or "the model API failed"
-        )
-        if retryable:
-            return self._retry_or_fail(task, f"model API: {message}", status.value)
-        return RunEnd(
-            TaskStatus.FAILED,
-            error=f"model API: {message}",
-            exit_status=status.value,
-            summary=outcome.summary,
-        )
+    # -- giving a task back ---------------------------------------------------------------------
 
-    def _retry_or_fail(
-        self, task: Task, error: str, exit_status: str, *, refund: bool = False
-    ) -> RunEnd:
-        if task.attempt < task.max_attempts:
-            return RunEnd(
-                TaskStatus.QUEUED, error=f"{error}; will retry", exit_status=exit_status, retry=True
-            )
-        return RunEnd(
-            TaskStatus.FAILED,
-            error=f"{error} (after {task.attempt} attempts)",
-            exit_status=exit_status,
-            refund=refund,
-        )
-
-    # -- finishing ------------------------------------------------------------------------------
-
-    async def _finish(
-        self,
-        task: Task,
-        end: RunEnd,
-        outcome: Outcome | None,
-        diff: dict[str, Any],
-        execution_id: Any,
-    ) -> RunEnd:
-        rate = self.settings.credits_per_usd
-        async with transaction(self.db) as conn:
-            current = await queue.lock_owned(conn, task.id, self.worker_id)
-            if current is None:
-                raise LeaseLostError(f"task {task.id} is no longer leased to {self.worker_id}")
-            if outcome is not None:
-                await queue.set_results(
-                    conn,
-                    task.id,
-                    work_branch=diff.get("branch"),
-                    base_branch=diff.get("base"),
-                    commit_sha=diff.get("sha"),
-                    files_changed=int(diff.get("files", current.files_changed)),
-                    lines_added=int(diff.get("added", current.lines_added)),
-                    lines_removed=int(diff.get("removed", current.lines_removed)),
-                    conversation=outcome.conversation_json(),
-                )
-                await results.add_result(
-                    conn, task.id, outcome.result_type.value,
-                    {"summary": outcome.summary, "exit_status": outcome.exit_status.value,
-                     "files_changed": diff.get("files", 0), "lines_added": diff.get("added", 0),
-                     "lines_removed": diff.get("removed", 0), "commit": diff.get("sha"),
-                     "changed_paths": outcome.changed_paths[:500]},
-                )  # fmt: skip
-                if diff.get("sha"):
-                    await results.record_commit(
-                        conn, repository_id=task.repository_id, task_id=task.id, sha=diff["sha"],
-                        branch=diff["branch"], message=diff["message"],
-                        files_changed=int(diff.get("files", 0)), lines_added=int(diff.get("added", 0)),
-                        lines_removed=int(diff.get("removed", 0)),
-                    )  # fmt: skip
-                if diff.get("branch"):
-                    await results.upsert_branch(
-                        conn, repository_id=task.repository_id, task_id=task.id,
-                        name=diff["branch"], base_branch=diff.get("base"), head_sha=diff.get("sha"),
-                    )  # fmt: skip
-            if execution_id is not None:
-                usage = outcome.usage if outcome is not None else None
-                await results.finish_execution(
-                    conn, execution_id,
-                    status={TaskStatus.COMPLETED: "succeeded", TaskStatus.CANCELLED: "cancelled"}.get(end.status, "failed"),
-                    exit_status=end.exit_status,
-                    input_tokens=usage.input_tokens if usage else 0,
-                    output_tokens=usage.output_tokens if usage else 0,
-                    cache_read_tokens=usage.cache_read_tokens if usage else 0,
-                    cache_write_tokens=usage.cache_write_tokens if usage else 0,
-                    cost=outcome.cost if outcome is not None else Decimal(0),
-                    steps=outcome.steps if outcome is not None else 0,
-                    files_changed=int(diff.get("files", 0)), lines_added=int(diff.get("added", 0)),
-                    lines_removed=int(diff.get("removed", 0)), error=end.error,
-                )  # fmt: skip
-            if end.retry:
-                delay = backoff_delay(current.attempt)
-                await queue.requeue(conn, task.id, delay_seconds=delay, error=end.error)
-                detail = f"{end.error} in {delay:.0f} s"
-            else:
-                settled = await settle_run(
-                    conn, task.id, current.billing_run, current.run_cost, rate, refund=end.refund
-                )
-                await queue.set_final(
-                    conn, task.id, status=end.status.value, error=end.error,
-                    exit_status=end.exit_status, summary=end.summary,
-                )  # fmt: skip
-                detail = end.error or end.summary or end.status.value
-                if end.status is TaskStatus.COMPLETED:
-                    await self._continue_pending(conn, current)
-                await events.append_events(
-                    conn, task.id,
-                    [(EventKind.USAGE, {"billed_credits": settled.debited, "released_credits": settled.released,
-                                        "refunded_credits": settled.refunded, "cost": str(current.run_cost),
-                                        "settlement": True})],
-                )  # fmt: skip
-            await events.append_events(
-                conn,
-                task.id,
-                [
-                    (
-                        EventKind.STATUS,
-                        {"status": end.status.value, "detail": detail, "final": not end.retry},
-                    )
-                ],
-            )
-            await results.set_workspace_status(conn, task.id, "idle")
-        return end
-
-    async def _continue_pending(self, conn: Any, task: Task) -> None:
-        """Follow-ups sent while the run was busy start the next run at once (new hold)."""
-        if not await queue.pending_count(conn, task.id):
-            return
-        try:
-            await hold_for_run(
-                conn, task.owner_id, task.id, task.billing_run + 1, task.estimated_credits
-            )
-        except InsufficientCreditsError as err:
-            await events.append_events(
-                conn, task.id, [(EventKind.ERROR, {"message": f"follow-up not started: {err}"})]
-            )
-            return
-        await queue.reopen(
-            conn,
-            task.id,
-            message=None,
-            estimated_credits=task.estimated_credits,
-            reset_attempts=True,
-        )
-
-    async def _release(self, task: Task, writer: EventWriter) -> None:
+    async def _release(self, task: Task, lease: str, writer: EventWriter) -> None:
         """Give a task back to the queue at shutdown (no attempt used, work kept)."""
-        with contextlib.suppress(Exception):
-            await asyncio.shield(self._do_release(task, writer))
+        try:
+            await asyncio.shield(self._do_release(task, lease, writer))
+        except Exception as err:
+            log.warning("giving the task back failed (its lease will expire): %s", err,
+                        extra={"task": str(task.id)})  # fmt: skip
 
-    async def _do_release(self, task: Task, writer: EventWriter) -> None:
+    async def _do_release(self, task: Task, lease: str, writer: EventWriter) -> None:
         with contextlib.suppress(LeaseLostError):
             await writer.close()
         async with transaction(self.db) as conn:
-            if await queue.lock_owned(conn, task.id, self.worker_id) is None:
+            if await queue.lock_owned(conn, task.id, lease) is None:
                 return
+            await queue.close_abandoned_executions(
+                conn, task.id, lease, "the worker shut down; the task went back to the queue"
+            )
             await queue.requeue(conn, task.id, delay_seconds=0, error=None, consume_attempt=False)
             await events.append_events(
                 conn,
@@ -509,13 +411,13 @@ class TaskRunner:
 
     # -- watchers -------------------------------------------------------------------------------
 
-    async def _heartbeat(self, task: Task, cancel: asyncio.Event, lost: asyncio.Event) -> None:
+    async def _heartbeat(
+        self, task: Task, lease: str, cancel: asyncio.Event, lost: asyncio.Event
+    ) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_interval)
             try:
-                state = await queue.renew_lease(
-                    self.db, task.id, self.worker_id, self.lease_seconds
-                )
+                state = await queue.renew_lease(self.db, task.id, lease, self.lease_seconds)
             except Exception as err:  # the database may be restarting: keep trying
                 log.warning("lease renewal failed: %s", err, extra={"task": str(task.id)})
                 continue
@@ -527,16 +429,47 @@ class TaskRunner:
                 cancel.set()
 
     async def _watch_cancel(self, task: Task, cancel: asyncio.Event) -> None:
-        assert self.bus is not None
-        sub = self.bus.subscribe(["task_cancel"])
+        """Set `cancel` within about a second of the owner asking: on the `task_cancel`
+        notification, or by reading the flag after a reconnect (a notification sent while the
+        bus was away is lost) and once a second while there is no live bus."""
+        sub = self.bus.subscribe(["task_cancel"]) if self.bus is not None else None
+        key = str(task.id)
+
+        async def flag_set() -> bool:
+            try:
+                return await queue.cancel_requested(self.db, task.id)
+            except Exception as err:
+                log.warning("reading the cancel flag failed: %s", err)
+                return False
+
         try:
+            if await flag_set():  # asked before this run subscribed
+                cancel.set()
+                return
             while True:
-                note: Notification = await sub.get()
-                if note.payload == str(task.id):
-                    cancel.set()
-                    return
+                live = sub is not None and self.bus is not None and self.bus.connected
+                if sub is None:
+                    await asyncio.sleep(self.cancel_poll_interval)
+                    note = None
+                else:
+                    try:
+                        note = await asyncio.wait_for(
+                            sub.get(), timeout=None if live else self.cancel_poll_interval
+                        )
+                    except TimeoutError:
+                        note = None
+                if note is not None and note.channel == "task_cancel":
+                    if note.payload == key:
+                        cancel.set()
+                        return
+                    continue
+                if note is None or note.channel in (RESYNC, STATE):
+                    if await flag_set():
+                        cancel.set()
+                        return
         finally:
-            sub.close()
+            if sub is not None:
+                sub.close()
 
 
 def _commit_message(task: Task, outcome: Outcome) -> str:

@@ -15,6 +15,7 @@ from uuid import UUID
 from asynccoder_tui.agent.tokens import TaskCostEstimate, estimate_task_cost
 from asynccoder_tui.db import audit, events, queue, repositories, results, users
 from asynccoder_tui.db import tasks as tasks_db
+from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.db.tx import transaction
 from asynccoder_tui.domain.enums import (
     EventKind,
@@ -139,12 +140,15 @@ async def estimate(
     return Estimate(chosen, cost, expected, hold, user.credits)
 
 
-async def _check_rate(ctx: AppContext) -> None:
+async def _check_rate(ctx: AppContext, db: Executor | None = None) -> None:
+    """Refuse a submission past `max_submissions_per_minute`, saying when a slot frees up.
+    Inside the submitting transaction (after `queue.lock_submissions`) the check is exact."""
+    db = db or ctx.db.pool
     window = 60.0
-    recent = await queue.recent_submissions(ctx.db.pool, ctx.user.id, window)
+    recent = await queue.recent_submissions(db, ctx.user.id, window)
     limit = ctx.settings.max_submissions_per_minute
     if len(recent) >= limit:
-        now = await queue.now(ctx.db.pool)
+        now = await queue.now(db)
         frees = recent[len(recent) - limit] + timedelta(seconds=window)
         wait = max(1.0, (frees - now).total_seconds())
         raise LimitExceededError(
@@ -172,6 +176,9 @@ async def submit(ctx: AppContext, request: SubmitRequest) -> Task:
     )  # fmt: skip
     title = title_from(request.title or prompt)
     async with transaction(ctx.db.pool) as conn:
+        # Concurrent submissions of one user queue here, so none slips past the rate limit.
+        await queue.lock_submissions(conn, ctx.user.id)
+        await _check_rate(ctx, conn)
         task = await tasks_db.insert_task(
             conn,
             tasks_db.NewTask(
@@ -280,65 +287,94 @@ async def cancel(ctx: AppContext, ref: str | UUID) -> Task:
     return await tasks_db.get_task(ctx.db.pool, task.id)
 
 
-async def _reopen(ctx: AppContext, task: Task, message: str | None, *, action: str) -> Task:
+async def _plan_rerun(ctx: AppContext, task: Task, message: str | None) -> int:
+    """Credits to hold for another run of `task`; refuses past the balance or a monthly limit."""
     est = await estimate(ctx, message or task.prompt, model=task.model, mode=task.mode)
+    await check_monthly_limits(
+        ctx.db.pool,
+        ctx.user,
+        tokens=est.cost.prompt_tokens * est.cost.expected_steps,
+        cost=est.cost.expected,
+    )
     plan = plan_hold(
         balance=est.balance, expected_cost=est.cost.expected, max_cost=ctx.settings.task_max_cost,
         rate=ctx.settings.credits_per_usd,
     )  # fmt: skip
+    return plan.credits
+
+
+async def _reopen_locked(
+    ctx: AppContext, conn: Executor, current: Task, message: str | None, credits: int, action: str
+) -> None:
+    """Queue a finished task again as a new billing run (the caller holds the row lock)."""
+    await queue.reopen(
+        conn, current.id, message=message, estimated_credits=credits, reset_attempts=True
+    )
+    await hold_for_run(conn, ctx.user.id, current.id, current.billing_run + 1, credits)
+    rows = [(EventKind.MESSAGE, {"role": "user", "text": message})] if message else []
+    rows.append(
+        (EventKind.STATUS, {"status": "queued", "detail": f"{action}: {credits} credits held"})
+    )
+    await events.append_events(conn, current.id, rows)
+
+
+async def _audit(ctx: AppContext, conn: Executor, task_id: UUID, action: str) -> None:
+    await audit.record(
+        conn, user_id=ctx.user.id, action=f"task.{action}", resource_type="task",
+        resource_id=str(task_id),
+    )  # fmt: skip
+
+
+async def follow_up(ctx: AppContext, ref: str | UUID, message: str) -> Task:
+    """Continue the task's conversation on the same branch with `message`.
+
+    A finished task is queued again at once; a queued or running one keeps the message for its
+    next turn (a running task picks it up as soon as the current run completes). The decision
+    is made under the task's row lock, the lock the worker takes to finish a run, so a message
+    never lands on a run that has just ended without starting the next."""
+    text = clean_prompt(message)
+    task = await get_task(ctx, ref)
+    while True:
+        credits = await _plan_rerun(ctx, task, text) if task.status.is_final else None
+        async with transaction(ctx.db.pool) as conn:
+            current = await queue.lock_task(conn, task.id)
+            assert current is not None
+            if not current.status.is_final:
+                await _add_pending(ctx, conn, current, text)
+                break
+            if credits is not None:
+                await _reopen_locked(ctx, conn, current, text, credits, "follow_up")
+                await _audit(ctx, conn, task.id, "follow_up")
+                break
+        task = current  # it finished since we looked: plan a new run and try again
+    return await tasks_db.get_task(ctx.db.pool, task.id)
+
+
+async def _add_pending(ctx: AppContext, conn: Executor, current: Task, text: str) -> None:
+    await queue.add_pending_message(conn, current.id, text)
+    await events.append_events(
+        conn,
+        current.id,
+        [
+            (EventKind.MESSAGE, {"role": "user", "text": text}),
+            (
+                EventKind.STATUS,
+                {"status": current.status.value, "detail": "follow-up queued for the next turn"},
+            ),
+        ],
+    )
+    await _audit(ctx, conn, current.id, "follow_up")
+
+
+async def _reopen(ctx: AppContext, task: Task, message: str | None, *, action: str) -> Task:
+    credits = await _plan_rerun(ctx, task, message)
     async with transaction(ctx.db.pool) as conn:
         current = await queue.lock_task(conn, task.id)
         assert current is not None
         if not current.status.is_final:
             raise ConflictError(f"task {str(task.id)[:8]} is {current.status.value}")
-        await queue.reopen(
-            conn, task.id, message=message, estimated_credits=plan.credits, reset_attempts=True
-        )
-        await hold_for_run(conn, ctx.user.id, task.id, current.billing_run + 1, plan.credits)
-        rows = [(EventKind.MESSAGE, {"role": "user", "text": message})] if message else []
-        rows.append(
-            (
-                EventKind.STATUS,
-                {"status": "queued", "detail": f"{action}: {plan.credits} credits held"},
-            )
-        )
-        await events.append_events(conn, task.id, rows)
-        await audit.record(
-            conn,
-            user_id=ctx.user.id,
-            action=f"task.{action}",
-            resource_type="task",
-            resource_id=str(task.id),
-        )
-    return await tasks_db.get_task(ctx.db.pool, task.id)
-
-
-async def follow_up(ctx: AppContext, ref: str | UUID, message: str) -> Task:
-    """Continue the task's conversation on the same branch with `message`."""
-    text = clean_prompt(message)
-    task = await get_task(ctx, ref)
-    if task.status.is_final:
-        return await _reopen(ctx, task, text, action="follow_up")
-    async with transaction(ctx.db.pool) as conn:
-        await queue.add_pending_message(conn, task.id, text)
-        await events.append_events(
-            conn,
-            task.id,
-            [
-                (EventKind.MESSAGE, {"role": "user", "text": text}),
-                (
-                    EventKind.STATUS,
-                    {"status": task.status.value, "detail": "follow-up queued for the next turn"},
-                ),
-            ],
-        )
-        await audit.record(
-            conn,
-            user_id=ctx.user.id,
-            action="task.follow_up",
-            resource_type="task",
-            resource_id=str(task.id),
-        )
+        await _reopen_locked(ctx, conn, current, message, credits, action)
+        await _audit(ctx, conn, task.id, action)
     return await tasks_db.get_task(ctx.db.pool, task.id)
 
 

@@ -211,6 +211,86 @@ CREATE INDEX tasks_search ON tasks USING gin (search);
 CREATE TRIGGER tasks_touch BEFORE UPDATE ON tasks
     FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
 
+-- Claiming. Claims are taken one at a time per database (an advisory lock held to the end of
+-- the claiming transaction: call this in its own statement, not inside a longer transaction),
+-- so the per-user and per-provider running limits are exact: a claim counts the running tasks
+-- after every earlier claim has committed, and each task of a batch counts those picked before
+-- it. Rows are locked with SKIP LOCKED, so a claim never waits on a task another session holds.
+-- Each claim gets its own lease token (`<worker>/<nonce>`): a worker that claims the same task
+-- again after losing it cannot mistake the old lease for the new one.
+CREATE FUNCTION claim_tasks(p_worker text, p_lease_seconds double precision, p_limit integer,
+                            p_user_limit integer, p_provider_limit integer)
+RETURNS SETOF tasks LANGUAGE plpgsql AS $$
+DECLARE
+    picked uuid[];
+    fits   boolean;
+    got    uuid;
+BEGIN
+    PERFORM pg_advisory_xact_lock(727274001);
+    -- Fast path: the first runnable tasks in claim order, skipping owners and providers at
+    -- their limit; taken all at once when the batch itself keeps within the limits.
+    WITH cand AS (
+        SELECT q.id, q.owner_id, q.provider, q.priority_rank, q.run_after, q.created_at,
+               u.n AS user_running, p.n AS provider_running
+        FROM tasks q
+        CROSS JOIN LATERAL (SELECT count(*) AS n FROM tasks r
+                            WHERE r.owner_id = q.owner_id AND r.status = 'running') u
+        CROSS JOIN LATERAL (SELECT count(*) AS n FROM tasks r
+                            WHERE r.provider = q.provider AND r.status = 'running') p
+        WHERE q.status = 'queued' AND q.run_after <= now()
+          AND u.n < p_user_limit AND p.n < p_provider_limit
+        ORDER BY q.priority_rank DESC, q.run_after, q.created_at
+        LIMIT p_limit
+        FOR UPDATE OF q SKIP LOCKED),
+    ranked AS (
+        SELECT c.id, c.user_running, c.provider_running,
+               row_number() OVER (ORDER BY c.priority_rank DESC, c.run_after, c.created_at) AS ord,
+               row_number() OVER (PARTITION BY c.owner_id
+                                  ORDER BY c.priority_rank DESC, c.run_after, c.created_at) AS nu,
+               row_number() OVER (PARTITION BY c.provider
+                                  ORDER BY c.priority_rank DESC, c.run_after, c.created_at) AS np
+        FROM cand c)
+    SELECT array_agg(id ORDER BY ord),
+           coalesce(bool_and(user_running + nu <= p_user_limit
+                             AND provider_running + np <= p_provider_limit), true)
+    INTO picked, fits
+    FROM ranked;
+    IF picked IS NULL THEN
+        RETURN;
+    END IF;
+    IF NOT fits THEN
+        -- Slow path (the batch would pass a limit): claim one by one; each statement sees the
+        -- claims made before it in this transaction.
+        picked := '{}';
+        FOR i IN 1..p_limit LOOP
+            SELECT q.id INTO got FROM tasks q
+            WHERE q.status = 'queued' AND q.run_after <= now() AND q.id <> ALL (picked)
+              AND (SELECT count(*) FROM tasks r
+                   WHERE r.owner_id = q.owner_id AND r.status = 'running')
+                  + (SELECT count(*) FROM tasks r
+                     WHERE r.id = ANY (picked) AND r.owner_id = q.owner_id) < p_user_limit
+              AND (SELECT count(*) FROM tasks r
+                   WHERE r.provider = q.provider AND r.status = 'running')
+                  + (SELECT count(*) FROM tasks r
+                     WHERE r.id = ANY (picked) AND r.provider = q.provider) < p_provider_limit
+            ORDER BY q.priority_rank DESC, q.run_after, q.created_at
+            LIMIT 1
+            FOR UPDATE OF q SKIP LOCKED;
+            EXIT WHEN got IS NULL;
+            picked := picked || got;
+        END LOOP;
+    END IF;
+    RETURN QUERY
+        UPDATE tasks t SET status = 'running',
+               lease_owner = p_worker || '/' || substr(md5(random()::text), 1, 10),
+               lease_expires_at = now() + make_interval(secs => p_lease_seconds),
+               attempt = t.attempt + 1, started_at = coalesce(t.started_at, clock_timestamp()),
+               completed_at = NULL
+        WHERE t.id = ANY (picked)
+        RETURNING t.*;
+END;
+$$;
+
 CREATE TABLE task_dependencies (
     task_id       uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
     depends_on_id uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
