@@ -56,9 +56,9 @@ Secrets at rest (`vcs.secrets`): `box = await open_secret_box(paths.key_file)`, 
 `box.encrypt(token)` / `box.decrypt(stored)` (`SecretStoreError` when the key changed).
 
 Modules: git.py (runner), refs.py (validation), locks.py, spec.py, records.py, remote.py
-(cache clone, fetch, token header), workspace.py, review.py + diff.py (diff model, reverts),
-publish.py (commit, push, unsaved work), orphans.py, setup.py, process.py + sandbox.py,
-github.py + github_models.py + github_auth.py, secrets.py.
+(cache clone, fetch, token header), sources.py, worktrees.py, workspace.py, review.py +
+diff.py (diff model, reverts), publish.py (commit, push, unsaved work), orphans.py, setup.py,
+process.py + sandbox.py, github.py + github_models.py + github_auth.py, secrets.py.
 """
 
 from __future__ import annotations

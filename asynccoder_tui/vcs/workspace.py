@@ -30,16 +30,17 @@ from typing import Any
 from asynccoder_tui.config import Paths, Settings
 from asynccoder_tui.domain.commands import CommandRunner
 from asynccoder_tui.domain.enums import RepoKind
-from asynccoder_tui.domain.errors import GitError, WorkspaceError
+from asynccoder_tui.domain.errors import WorkspaceError
 from asynccoder_tui.vcs import orphans, publish, review
 from asynccoder_tui.vcs.diff import DiffStats, FileChange, FileDiff, with_stats
 from asynccoder_tui.vcs.git import Git
 from asynccoder_tui.vcs.locks import HeldFile, RepoLocks
 from asynccoder_tui.vcs.records import RecordStore, WorkspaceRecord
 from asynccoder_tui.vcs.refs import task_branch, validate_branch_name, validate_task_id
-from asynccoder_tui.vcs.remote import ensure_mirror, fetch_origin
+from asynccoder_tui.vcs.remote import fetch_origin
 from asynccoder_tui.vcs.sandbox import make_runner
 from asynccoder_tui.vcs.setup import run_setup
+from asynccoder_tui.vcs.sources import github_source, local_source
 from asynccoder_tui.vcs.spec import RepoSpec, Workspace
 from asynccoder_tui.vcs.worktrees import drop_worktree
 
@@ -229,39 +230,17 @@ class WorkspaceManager:
         A GitHub repository is fetched first, unless a fetch by this process finished after
         `asked_at` (tasks queued on the lock share the fetch that just ran).
         """
-        if spec.kind is RepoKind.GITHUB:
-            mirror = self.paths.mirrors / f"{spec.key}.git"
-            url = str(spec.clone_url)
-            git = await ensure_mirror(mirror, url, timeout=self.fetch_timeout)
-            if self._fetched_at.get(spec.key, float("-inf")) < asked_at:
-                await fetch_origin(git, url, token, label=spec.label)
-                self._fetched_at[spec.key] = time.monotonic()
-            return (
-                Git(git_dir=mirror, cwd=mirror, timeout=self.git_timeout),
-                mirror,
-                (f"refs/remotes/origin/{base}"),
-            )
-        local = Path(str(spec.local_path))
-        if not await asyncio.to_thread(local.is_dir):
-            raise WorkspaceError(
-                f"local repository {local} does not exist",
-                hint="it was moved or deleted; add it again from its new place",
-            )
-        probe = Git(cwd=local, timeout=self.git_timeout)
-        try:
-            common = await probe.text("rev-parse", "--path-format=absolute", "--git-common-dir")
-        except GitError as err:
-            raise WorkspaceError(
-                f"{local} is not a git repository", hint="add a folder that holds a git repository"
-            ) from err
-        common_dir = Path(common.strip())
-        git = Git(git_dir=common_dir, cwd=common_dir, timeout=self.git_timeout)
-        ref = f"refs/heads/{base}"
-        if not await git.succeeds("rev-parse", "--verify", "-q", ref):
-            remote_ref = f"refs/remotes/{spec.repo_settings.remote}/{base}"
-            if await git.succeeds("rev-parse", "--verify", "-q", remote_ref):
-                ref = remote_ref
-        return git, common_dir, ref
+        if spec.kind is not RepoKind.GITHUB:
+            src = await local_source(spec, base, timeout=self.git_timeout)
+            return src.git, src.common_dir, src.base_ref
+        src = await github_source(
+            spec, base, mirrors=self.paths.mirrors, timeout=self.fetch_timeout
+        )
+        if self._fetched_at.get(spec.key, float("-inf")) < asked_at:
+            await fetch_origin(src.git, str(spec.clone_url), token, label=spec.label)
+            self._fetched_at[spec.key] = time.monotonic()
+        git = Git(git_dir=src.common_dir, cwd=src.common_dir, timeout=self.git_timeout)
+        return git, src.common_dir, src.base_ref
 
     async def _run_setup(self, ws: Workspace, settings: Any) -> Workspace:
         if not settings.copy_files and not (settings.setup_command or "").strip():
