@@ -169,19 +169,28 @@ class IgnoreMatcher:
 
 
 def walk(
-    root: Path, start: Path, matcher: IgnoreMatcher | None = None, *, include_dirs: bool = False
+    root: Path,
+    start: Path,
+    matcher: IgnoreMatcher | None = None,
+    *,
+    include_dirs: bool = False,
+    max_depth: int | None = None,
 ) -> Iterator[tuple[Path, bool]]:
     """(path, is_dir) for everything under `start` that git would not ignore, depth first in
-    name order (a directory comes right before its contents).
+    name order (a directory comes right before its contents), at most `max_depth` levels
+    below `start` (1 = its direct entries).
 
     Symlinks to directories are reported as files and not followed.
     """
     matcher = matcher or IgnoreMatcher(root)
+    if max_depth is not None and max_depth < 1:
+        return
     try:
         with os.scandir(start) as scan:
             entries = sorted(scan, key=lambda e: e.name)
     except OSError:
         return
+    deeper = None if max_depth is None else max_depth - 1
     for entry in entries:
         path = Path(entry.path)
         relative = path.relative_to(root).as_posix()
@@ -194,6 +203,6 @@ def walk(
         if is_dir:
             if include_dirs:
                 yield path, True
-            yield from walk(root, path, matcher, include_dirs=include_dirs)
+            yield from walk(root, path, matcher, include_dirs=include_dirs, max_depth=deeper)
         else:
             yield path, False

@@ -24,13 +24,12 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from decimal import Decimal
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from asynccoder_tui.agent.context import ContextManager, ContextPolicy
-from asynccoder_tui.agent.events import AgentEvent, EmitCallback, Emitter, display_output
+from asynccoder_tui.agent.events import AgentEvent, EmitCallback, Emitter
 from asynccoder_tui.agent.modes import (
     build_system_prompt,
     load_instructions,
@@ -48,9 +47,10 @@ from asynccoder_tui.agent.providers.messages import (
     UserMessage,
     repair_conversation,
 )
+from asynccoder_tui.agent.race import Cancelled, race
 from asynccoder_tui.agent.retry import RetryPolicy
-from asynccoder_tui.agent.tokens import MILLION, output_tokens_affordable, worst_input_price
-from asynccoder_tui.agent.tools import ToolOutput, WorkspaceTools
+from asynccoder_tui.agent.toolcalls import INTERRUPTED_NOTE, run_tool_calls
+from asynccoder_tui.agent.tools import WorkspaceTools
 from asynccoder_tui.agent.turn import Meter, PartialTurn, TurnResult, stream_turn
 from asynccoder_tui.domain.commands import CommandRunner
 from asynccoder_tui.domain.enums import EventKind, TaskMode
@@ -59,13 +59,7 @@ from asynccoder_tui.domain.models import AIModel
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 MAX_FORMAT_ERRORS = 3
-ESTIMATE_MARGIN = Decimal("1.15")
-"""Input estimates are inflated by this much when projecting a call's cost."""
-INTERRUPTED_NOTE = "Not run: the task was interrupted before this call could run."
-CANCELLED_NOTE = "Cancelled by the user while running; its effects may be partial."
 NO_TOOL_NUDGE = (
     "No tool was called. Continue the task by calling a tool, or call finish with your summary "
     "if the task is complete."
@@ -78,10 +72,6 @@ class _Stop(Exception):
         self.status = status
         self.reason = reason
         self.error = error
-
-
-class _Cancelled(Exception):
-    pass
 
 
 class AgentRun:
@@ -145,7 +135,6 @@ class AgentRun:
         self._partial: PartialTurn | None = None
         self._compacted = False
         self._format_errors = 0
-        self._summary: str | None = None
 
     # -- public -------------------------------------------------------------------------
 
@@ -158,7 +147,7 @@ class AgentRun:
             self._close_interrupted_turn()
             self.outcome = self._outcome(ExitStatus.CANCELLED, "Cancelled by the user.", None)
             raise
-        except _Cancelled:
+        except Cancelled:
             self._close_interrupted_turn()
             status, reason, error = ExitStatus.CANCELLED, "Cancelled by the user.", None
         outcome = self._outcome(status, reason, error)
@@ -189,7 +178,7 @@ class AgentRun:
         while True:
             try:
                 if self.cancel.is_set():
-                    raise _Cancelled
+                    raise Cancelled
                 stop = self._limit_reached()
                 if stop is not None:
                     return stop
@@ -263,7 +252,7 @@ class AgentRun:
                     "The conversation does not fit the model's context window even compacted.",
                     None,
                 )
-        max_output = self._affordable_output(estimate)
+        max_output = self.budget.output_allowance(self.meter.cost, self.model, estimate)
         floor = min(self.budget.min_output_tokens, self.model.max_output)
         if max_output < floor:
             spent = self.meter.cost
@@ -279,20 +268,6 @@ class AgentRun:
             cache_key=self.cache_key,
         )
 
-    def _affordable_output(self, input_estimate: int) -> int:
-        """Output tokens the next call may use without the worst case crossing the cost limit."""
-        if self.budget.max_cost is None:
-            return self.model.max_output
-        remaining = self.budget.max_cost - self.meter.cost
-        input_cost = Decimal(input_estimate) * ESTIMATE_MARGIN * worst_input_price(self.model)
-        left = remaining - input_cost / MILLION
-        if left < 0:
-            return 0
-        affordable = output_tokens_affordable(left, self.model)
-        if affordable is None:
-            return self.model.max_output
-        return min(self.model.max_output, affordable)
-
     async def _compact(self, why: str) -> None:
         self.conversation, changed = self.context.compact(self.conversation)
         self._compacted = True
@@ -303,6 +278,7 @@ class AgentRun:
     async def _call_model(
         self, system: str, tools: Sequence[Any], limits: StreamLimits
     ) -> TurnResult | None:
+        """One turn, retried on retryable errors; None after a context error was compacted."""
         retries = 0
         waited = 0.0
         while True:
@@ -310,7 +286,7 @@ class AgentRun:
             self._partial = partial
             input_estimate = self.context.request_tokens(system, self.conversation, tools)
             try:
-                turn = await self._race(
+                turn = await race(
                     stream_turn(
                         self.provider,
                         system,
@@ -320,6 +296,7 @@ class AgentRun:
                         emit=self.emit,
                         partial=partial,
                     ),
+                    self.cancel,
                     deadline=self._remaining(),
                 )
             except TimeoutError:
@@ -328,7 +305,7 @@ class AgentRun:
                     ExitStatus.TIME_LIMIT,
                     f"Time limit reached ({self.budget.max_seconds:g} s) during a model call.",
                 ) from None
-            except _Cancelled:
+            except Cancelled:
                 await self.meter.bill_failed(partial, input_estimate)
                 raise
             except asyncio.CancelledError:
@@ -339,36 +316,36 @@ class AgentRun:
                 if err.context_exceeded:
                     await self._after_context_error(str(err))
                     return None
-                delay = self.retry.delay(err, retries) if err.retryable else 0.0
-                if (
-                    self.retry.should_retry(err, retries, waited)
-                    and self.retry.fits(delay, waited)
-                    and delay < self._remaining()
-                ):
-                    retries += 1
-                    waited += delay
-                    await self.emit(
-                        EventKind.RETRY,
-                        attempt=retries,
-                        max_attempts=self.retry.max_retries,
-                        delay=round(delay, 3),
-                        reason=str(err),
-                        status=err.status,
-                        discard_partial=True,
-                    )
-                    await self._race(self.retry.sleep(delay))
-                    continue
-                raise _Stop(
-                    ExitStatus.API_ERROR,
-                    f"The model provider failed: {err}",
-                    error=str(err),
-                ) from None
+                waited += await self._wait_before_retry(err, retries, waited)
+                retries += 1
+                continue
             self._partial = None
             usage = turn.usage
             if usage.estimated and usage.total_input_tokens == 0:
                 usage = self.meter.estimate(input_estimate, partial)
             await self.meter.bill(usage)
             return turn
+
+    async def _wait_before_retry(self, err: ProviderError, retries: int, waited: float) -> float:
+        """Announce and sleep before retrying; the delay, or `_Stop` when retrying is over."""
+        delay = self.retry.delay(err, retries) if err.retryable else 0.0
+        if not (
+            self.retry.should_retry(err, retries, waited)
+            and self.retry.fits(delay, waited)
+            and delay < self._remaining()
+        ):
+            raise _Stop(ExitStatus.API_ERROR, f"The model provider failed: {err}", error=str(err))
+        await self.emit(
+            EventKind.RETRY,
+            attempt=retries + 1,
+            max_attempts=self.retry.max_retries,
+            delay=round(delay, 3),
+            reason=str(err),
+            status=err.status,
+            discard_partial=True,
+        )
+        await race(self.retry.sleep(delay), self.cancel)
+        return delay
 
     async def _after_context_error(self, message: str) -> None:
         if self._compacted:
@@ -379,29 +356,6 @@ class AgentRun:
             )
         await self._compact(message)
         return None
-
-    async def _race(self, awaitable: Awaitable[T], deadline: float | None = None) -> T:
-        """Await `awaitable` unless the cancel event fires first (then `_Cancelled`)."""
-        work = asyncio.ensure_future(awaitable)
-        stopper = asyncio.ensure_future(self.cancel.wait())
-        try:
-            done, _ = await asyncio.wait(
-                {work, stopper}, timeout=deadline, return_when=asyncio.FIRST_COMPLETED
-            )
-        except asyncio.CancelledError:
-            work.cancel()
-            stopper.cancel()
-            await asyncio.gather(work, stopper, return_exceptions=True)
-            raise
-        if work in done:
-            stopper.cancel()
-            return work.result()
-        work.cancel()
-        stopper.cancel()
-        await asyncio.gather(work, stopper, return_exceptions=True)
-        if stopper in done:
-            raise _Cancelled
-        raise TimeoutError
 
     # -- handling a finished turn -------------------------------------------------------
 
@@ -435,14 +389,35 @@ class AgentRun:
         self.conversation.append(
             AssistantMessage(text=turn.text, tool_calls=tuple(calls), stop_reason=stop.value)
         )
-        results, valid = await self._run_tools(calls, stop, limits)
-        self.conversation.append(ToolResultsMessage(results=tuple(results)))
-        if self._summary is not None:
-            return ExitStatus.SUBMITTED, self._summary, None
-        if not valid:
+        try:
+            batch = await run_tool_calls(
+                calls,
+                tools=self.tools,
+                emit=self.emit,
+                cancel=self.cancel,
+                remaining=self._remaining,
+                stop=stop,
+                max_output_tokens=limits.max_output_tokens,
+                record_interrupted=self._record_results,
+            )
+        except TimeoutError:
+            raise _Stop(
+                ExitStatus.TIME_LIMIT,
+                f"Time limit reached ({self.budget.max_seconds:g} s) while a tool ran.",
+            ) from None
+        self._record_results(batch.results)
+        for path in batch.changed_paths:
+            if path not in self.changed_paths:
+                self.changed_paths.append(path)
+        if batch.summary is not None:
+            return ExitStatus.SUBMITTED, batch.summary, None
+        if not batch.valid:
             return await self._format_error("no valid tool call in the turn")
         self._format_errors = 0
         return None
+
+    def _record_results(self, results: list[ToolResult]) -> None:
+        self.conversation.append(ToolResultsMessage(results=tuple(results)))
 
     def _unique_ids(self, calls: Sequence[ToolCall]) -> list[ToolCall]:
         """`calls` with ids that repeat earlier ones renamed (providers reject duplicates)."""
@@ -477,82 +452,6 @@ class AgentRun:
                 why,
             )
         return None
-
-    async def _run_tools(
-        self, calls: Sequence[ToolCall], stop: StopReason, limits: StreamLimits
-    ) -> tuple[list[ToolResult], bool]:
-        results: list[ToolResult] = []
-        valid = False
-        for index, call in enumerate(calls):
-            if self._summary is not None:
-                output = ToolOutput(
-                    "Not run: finish was called earlier in this turn.", is_error=True
-                )
-            elif call.arguments_error is not None and stop is StopReason.MAX_TOKENS:
-                output = ToolOutput(
-                    f"Not run: your reply hit the output limit ({limits.max_output_tokens} tokens) "
-                    "while writing this call, so its arguments are incomplete. Make smaller calls "
-                    "(for a large file, create a short version and extend it with edits).",
-                    is_error=True,
-                )
-            else:
-                await self.emit(
-                    EventKind.TOOL_CALL,
-                    id=call.id,
-                    name=call.name,
-                    arguments=call.arguments,
-                    **({"arguments_error": call.arguments_error} if call.arguments_error else {}),
-                )
-                try:
-                    output = await self._race(self.tools.call(call), deadline=self._remaining())
-                except (_Cancelled, asyncio.CancelledError):
-                    partial = [
-                        *results,
-                        self._result(call, ToolOutput(CANCELLED_NOTE, is_error=True)),
-                    ]
-                    partial += [
-                        self._result(c, ToolOutput(INTERRUPTED_NOTE, is_error=True))
-                        for c in calls[index + 1 :]
-                    ]
-                    self.conversation.append(ToolResultsMessage(results=tuple(partial)))
-                    raise
-                except TimeoutError:
-                    partial = [
-                        *results,
-                        self._result(call, ToolOutput("Stopped: time limit.", is_error=True)),
-                    ]
-                    partial += [
-                        self._result(c, ToolOutput(INTERRUPTED_NOTE, is_error=True))
-                        for c in calls[index + 1 :]
-                    ]
-                    self.conversation.append(ToolResultsMessage(results=tuple(partial)))
-                    raise _Stop(
-                        ExitStatus.TIME_LIMIT,
-                        f"Time limit reached ({self.budget.max_seconds:g} s) while running {call.name}.",
-                    ) from None
-                if call.arguments_error is None and call.name in self.tools.allowed:
-                    valid = True
-                if output.finished:
-                    self._summary = output.summary
-                if output.changed_path and output.changed_path not in self.changed_paths:
-                    self.changed_paths.append(output.changed_path)
-                await self.emit(
-                    EventKind.TOOL_RESULT,
-                    id=call.id,
-                    name=call.name,
-                    ok=not output.is_error,
-                    output=display_output(output.content),
-                    output_chars=len(output.content),
-                    **({"changed_path": output.changed_path} if output.changed_path else {}),
-                )
-            results.append(self._result(call, output))
-        return results, valid
-
-    @staticmethod
-    def _result(call: ToolCall, output: ToolOutput) -> ToolResult:
-        return ToolResult(
-            call_id=call.id, name=call.name, content=output.content, is_error=output.is_error
-        )
 
     # -- endings ------------------------------------------------------------------------
 

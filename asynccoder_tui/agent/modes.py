@@ -20,6 +20,7 @@ from asynccoder_tui.domain.enums import ResultType, TaskMode
 INSTRUCTION_FILES = ("AGENTS.md", "CLAUDE.md")
 INSTRUCTIONS_MAX_CHARS = 20_000
 REPO_MAP_MAX_ENTRIES = 200
+REPO_MAP_DEPTH = 4
 
 BASE_PROMPT = """\
 You are Async Coder, an autonomous software engineer working alone in a git worktree of the \
@@ -120,12 +121,9 @@ def repository_map(root: Path, limit: int = REPO_MAP_MAX_ENTRIES) -> str:
     """Tracked-looking paths (ignored ones skipped), shallowest first, capped at `limit`."""
     entries: list[tuple[int, str]] = []
     matcher = IgnoreMatcher(root)
-    for path, is_dir in walk(root, root, matcher, include_dirs=True):
+    for path, is_dir in walk(root, root, matcher, include_dirs=True, max_depth=REPO_MAP_DEPTH):
         relative = path.relative_to(root).as_posix()
-        depth = relative.count("/")
-        if depth > 3:
-            continue
-        entries.append((depth, relative + ("/" if is_dir else "")))
+        entries.append((relative.count("/"), relative + ("/" if is_dir else "")))
     entries.sort()
     shown = [name for _, name in entries[:limit]]
     shown.sort()
@@ -151,7 +149,7 @@ def build_system_prompt(
             "otherwise):\n" + instructions
         )
     if repo_map:
-        sections.append("Repository files (depth 3 at most):\n" + repo_map)
+        sections.append(f"Repository files ({REPO_MAP_DEPTH} levels at most):\n" + repo_map)
     return "\n\n".join(sections)
 
 

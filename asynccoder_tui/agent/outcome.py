@@ -10,8 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from asynccoder_tui.agent.providers.base import Usage
 from asynccoder_tui.agent.providers.messages import Message, conversation_to_json
-from asynccoder_tui.agent.tokens import format_cost
+from asynccoder_tui.agent.tokens import (
+    MILLION,
+    format_cost,
+    output_tokens_affordable,
+    worst_input_price,
+)
 from asynccoder_tui.domain.enums import ResultType
+from asynccoder_tui.domain.models import AIModel
+
+ESTIMATE_MARGIN = Decimal("1.15")
+"""Input estimates are inflated by this much when projecting a call's cost."""
 
 
 class ExitStatus(StrEnum):
@@ -39,6 +48,21 @@ class Budget(BaseModel):
     """Dollars at most; None for no limit. A call is made only if its worst case fits."""
     min_output_tokens: int = Field(default=1024, ge=1)
     """A call that cannot afford this many output tokens is not made (cost_limit)."""
+
+    def output_allowance(self, spent: Decimal, model: AIModel, input_estimate: int) -> int:
+        """Output tokens the next call may use so that, even if every input token is billed at
+        the dearest input rate (a cache write) and the estimate is 15% low, the call cannot
+        take the spending past `max_cost`. 0 when not even the input fits."""
+        if self.max_cost is None:
+            return model.max_output
+        input_cost = Decimal(input_estimate) * ESTIMATE_MARGIN * worst_input_price(model) / MILLION
+        left = self.max_cost - spent - input_cost
+        if left < 0:
+            return 0
+        affordable = output_tokens_affordable(left, model)
+        if affordable is None:
+            return model.max_output
+        return min(model.max_output, affordable)
 
     @classmethod
     def from_settings(cls, settings: Any) -> Budget:

@@ -68,13 +68,9 @@ def list_files(root: Path, start: Path, glob: str | None) -> str:
 def directory_tree(root: Path, start: Path, depth: int = 2, limit: int = 400) -> str:
     """Files and directories up to `depth` levels below `start`, for viewing a directory."""
     matcher = IgnoreMatcher(root)
-    base_depth = len(start.relative_to(root).parts)
     lines: list[str] = []
     more = 0
-    for path, is_dir in walk(root, start, matcher, include_dirs=True):
-        level = len(path.relative_to(root).parts) - base_depth
-        if level > depth:
-            continue
+    for path, is_dir in walk(root, start, matcher, include_dirs=True, max_depth=depth):
         if len(lines) >= limit:
             more += 1
             continue
