@@ -56,7 +56,8 @@ EmitCallback = Callable[[AgentEvent], Awaitable[None] | None]
 
 def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, str):
-        return redact(value, secrets)
+        # NUL cannot be stored in PostgreSQL text or jsonb.
+        return redact(value, secrets).replace("\x00", "\ufffd")
     if isinstance(value, dict):
         return {key: _scrub(item, secrets) for key, item in value.items()}
     if isinstance(value, list | tuple):

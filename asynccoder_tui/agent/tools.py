@@ -292,8 +292,14 @@ class WorkspaceTools:
             return ToolOutput(str(err), is_error=True)
         except OSError as err:
             return ToolOutput(f"{call.name} failed: {err.strerror or err}", is_error=True)
+        except Exception as err:  # a bug in a tool must not end the task: the model is told
+            log.exception("tool %s failed unexpectedly", call.name)
+            return ToolOutput(
+                f"{call.name} failed unexpectedly ({type(err).__name__}: {err}); try another way",
+                is_error=True,
+            )
         return ToolOutput(
-            cap_text(output.content),
+            cap_text(output.content).replace("\x00", "\ufffd"),
             is_error=output.is_error,
             finished=output.finished,
             summary=output.summary,

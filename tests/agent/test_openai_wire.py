@@ -348,3 +348,15 @@ async def test_compatible_endpoint_is_configuration_only(wire: WireServer) -> No
     auth = wire.requests[0].headers.get("authorization", "")
     assert KEY not in auth
     assert wire.requests[0].body["model"] == "llama3.1"
+
+
+async def test_openai_models_on_chat_completions_send_max_completion_tokens(
+    wire: WireServer,
+) -> None:
+    provider = OpenAIChatProvider(
+        "gpt-x", api_key=KEY, base_url=f"{wire.url}/v1", kind=ProviderKind.OPENAI
+    )
+    wire.queue(Reply(events=chat_stream(text=["ok"])))
+    await collect(provider)
+    body = wire.requests[0].body
+    assert body["max_completion_tokens"] == 2048 and "max_tokens" not in body

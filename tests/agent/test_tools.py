@@ -376,3 +376,24 @@ def test_workspace_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ToolError):
         WorkspaceTools(tmp_path / "missing")
     assert os.path.exists(tmp_path)
+
+
+async def test_nul_bytes_in_command_output_are_replaced(workspace: Path) -> None:
+    from asynccoder_tui.agent.runner import SubprocessRunner
+
+    tools = WorkspaceTools(workspace, SubprocessRunner())
+    result = await call(tools, "run", command="printf 'a\\000b'")
+    assert "\x00" not in result.content and "a\ufffdb" in result.content
+
+
+async def test_a_crashing_tool_is_reported_to_the_model(
+    tools: WorkspaceTools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(arguments: Any) -> ToolOutput:
+        raise KeyError("boom")
+
+    monkeypatch.setitem(tools._handlers, "view", broken)
+    result = await call(tools, "view", path="README.md")
+    assert (
+        result.is_error and "failed unexpectedly" in result.content and "KeyError" in result.content
+    )

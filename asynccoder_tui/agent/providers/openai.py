@@ -336,6 +336,9 @@ class OpenAIChatProvider(_OpenAIBase):
 
     provider_label = "OpenAI-compatible"
 
+    def _max_tokens_field(self) -> str:
+        return "max_completion_tokens" if self._kind is ProviderKind.OPENAI else "max_tokens"
+
     async def stream(
         self,
         system: str,
@@ -357,7 +360,9 @@ class OpenAIChatProvider(_OpenAIBase):
                 }
                 for t in tools
             ],
-            "max_tokens": limits.max_output_tokens,
+            # OpenAI's own models take max_completion_tokens (reasoning models refuse
+            # max_tokens); compatible servers know max_tokens.
+            self._max_tokens_field(): limits.max_output_tokens,
             "stream": True,
             "stream_options": {"include_usage": True},
             "timeout": limits.request_timeout,
