@@ -12,7 +12,8 @@ first call):
 - `message`: `role` ("user" or "assistant") and `text`: whole messages, for a transcript that
   does not replay every delta.
 - `text_delta`: `text`.
-- `tool_call`: `id`, `name`, `arguments` (or `arguments_error`).
+- `tool_call`: `id`, `name`, `arguments` (long string values capped for display), and
+  `arguments_error` when they were not a JSON object.
 - `tool_result`: `id`, `name`, `ok`, `output` (capped for display), `output_chars`, and
   `changed_path` when a file changed.
 - `usage`: one provider call's `input_tokens`, `output_tokens`, `cache_read_tokens`,

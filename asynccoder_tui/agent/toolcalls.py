@@ -75,7 +75,10 @@ async def run_tool_calls(
                 EventKind.TOOL_CALL,
                 id=call.id,
                 name=call.name,
-                arguments=call.arguments,
+                arguments={
+                    key: display_output(value) if isinstance(value, str) else value
+                    for key, value in call.arguments.items()
+                },
                 **({"arguments_error": call.arguments_error} if call.arguments_error else {}),
             )
             try:
