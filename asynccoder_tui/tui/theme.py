@@ -7,6 +7,8 @@ app's registry; choosing it stays a setting like any other theme.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import App
 from textual.theme import Theme
 
@@ -33,7 +35,7 @@ ASYNCCODER_THEME = Theme(
 THEMES = (ASYNCCODER_THEME,)
 
 
-def register_themes(app: App[object]) -> None:
+def register_themes(app: App[Any]) -> None:
     """Register our themes with `app` (Textual's built-in themes stay available)."""
     for theme in THEMES:
         app.register_theme(theme)

@@ -192,7 +192,7 @@ class DiffPainter:
         return self._with_cursor(self._line(text, style), state)
 
     def meta(self, message: str, state: RowState) -> Strip:
-        text = Text("   " + message, style=self.styles["meta"], no_wrap=True, end="")
+        text = Text("   " + inert(message), style=self.styles["meta"], no_wrap=True, end="")
         return self._with_cursor(self._line(text, self.styles["base"]), state)
 
     def blank(self) -> Strip:
