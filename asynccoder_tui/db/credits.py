@@ -169,6 +169,13 @@ async def settle(
     if used < 0:
         raise ValueError("used credits cannot be negative")
     async with transaction(db) as conn:
+        # Lock the task first, then look for an earlier settlement: a concurrent settle with
+        # the same key has committed by the time the lock is ours, and is seen here.
+        task = await conn.fetchrow(
+            "SELECT owner_id, held_credits FROM tasks WHERE id = $1 FOR UPDATE", task_id
+        )
+        if task is None:
+            raise NotFoundError(f"task {task_id} not found")
         previous = await conn.fetch(
             f"SELECT {_COLUMNS} FROM credit_transactions WHERE idempotency_key = ANY($1::text[])",
             [f"{key}:debit", f"{key}:release", f"{key}:refund"],
@@ -182,11 +189,6 @@ async def settle(
                 refunded=by_kind.get(LedgerKind.REFUND, 0),
                 balance_after=max(t.balance_after for t in txs),
             )
-        task = await conn.fetchrow(
-            "SELECT owner_id, held_credits FROM tasks WHERE id = $1 FOR UPDATE", task_id
-        )
-        if task is None:
-            raise NotFoundError(f"task {task_id} not found")
         held = int(task["held_credits"])
         user_id = task["owner_id"]
         debit = 0 if refund else min(used, held)

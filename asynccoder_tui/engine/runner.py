@@ -355,7 +355,8 @@ class TaskRunner:
     async def _collect_changes(
         self, task: Task, ws: Any, outcome: Outcome, writer: EventWriter
     ) -> dict[str, Any]:
-        info: dict[str, Any] = {"branch": ws.branch, "base": ws.base_ref, "workspace": ws}
+        # The base is stored as the branch name (a follow-up prepares its workspace from it).
+        info: dict[str, Any] = {"branch": ws.branch, "base": ws.base_branch, "workspace": ws}
         if task.mode.read_only:
             return info
         stats = await self.workspaces.diff_stats(ws)

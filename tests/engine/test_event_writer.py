@@ -1,0 +1,112 @@
+"""`EventWriter`: streamed text coalesced to about ten rows a second, order kept, lease-checked."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from asynccoder_tui.agent.events import AgentEvent
+from asynccoder_tui.db import events, queue
+from asynccoder_tui.db.events import LeaseLostError
+from asynccoder_tui.db.tasks import NewTask
+from asynccoder_tui.domain.enums import EventKind
+from asynccoder_tui.engine.events import EventWriter
+
+
+async def _claimed_task(pool):
+    user = await pool.fetchval("INSERT INTO users (username) VALUES ('w') RETURNING id")
+    repo = await pool.fetchval(
+        """INSERT INTO repositories (owner_id, kind, name, local_path)
+           VALUES ($1, 'local', 'r', '/nowhere/r') RETURNING id""",
+        user,
+    )
+    await queue.insert_tasks(
+        pool,
+        [NewTask(owner_id=user, repository_id=repo, model="scripted:echo", title="t", prompt="p")],
+    )
+    (task,) = await queue.claim(pool, "writer-test", lease_seconds=60)
+    return task
+
+
+def _writer(pool, task) -> EventWriter:
+    return EventWriter(
+        pool, task_id=task.id, user_id=task.owner_id, lease_owner=task.lease_owner,
+        provider="scripted", model=task.model,
+    )  # fmt: skip
+
+
+def _delta(text: str, step: int = 1) -> AgentEvent:
+    return AgentEvent(EventKind.TEXT_DELTA, {"text": text, "step": step})
+
+
+async def test_a_fast_stream_is_written_about_ten_times_a_second_in_order(pool) -> None:
+    task = await _claimed_task(pool)
+    writer = _writer(pool, task)
+    sent: list[str] = []
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    n = 0
+    while loop.time() - start < 2.0:
+        piece = f"{n} "
+        sent.append(piece)
+        await writer(_delta(piece))
+        n += 1
+        if n == 300:  # a tool call in the middle: the text before it is written before it
+            await writer(AgentEvent(EventKind.TOOL_CALL, {"id": "c1", "name": "view", "step": 1}))
+            sent.append("<tool>")
+        await asyncio.sleep(0.002)
+    elapsed = loop.time() - start
+    await writer.close()
+    rows = await events.list_events(pool, task.id)
+    deltas = [r for r in rows if r.kind is EventKind.TEXT_DELTA]
+    assert n > 400, "the stream was not fast enough to test coalescing"
+    rate = len(deltas) / elapsed
+    assert 6 <= rate <= 16, f"{len(deltas)} text rows in {elapsed:.2f} s for {n} deltas"
+    replay = "".join(
+        r.payload["text"] if r.kind is EventKind.TEXT_DELTA else "<tool>" for r in rows
+    )
+    assert replay == "".join(sent)
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
+    assert writer.rows_written == len(rows)
+
+
+async def test_buffered_text_is_written_without_waiting_for_another_event(pool) -> None:
+    task = await _claimed_task(pool)
+    writer = _writer(pool, task)
+    for i in range(40):  # 0.4 s of text, then silence (a model thinking, a tool running)
+        await writer(_delta(f"w{i} "))
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.35)
+    text = "".join(r.payload["text"] for r in await events.list_events(pool, task.id))
+    assert text == "".join(f"w{i} " for i in range(40))
+    await writer.close()
+
+
+async def test_text_of_a_new_step_starts_a_new_row(pool) -> None:
+    task = await _claimed_task(pool)
+    writer = _writer(pool, task)
+    await writer(_delta("first ", step=1))
+    await writer(_delta("second ", step=2))
+    await writer.close()
+    rows = await events.list_events(pool, task.id)
+    assert [(r.payload["text"], r.payload["step"]) for r in rows] == [("first ", 1), ("second ", 2)]
+
+
+async def test_a_writer_that_lost_the_lease_writes_nothing_more(pool) -> None:
+    task = await _claimed_task(pool)
+    writer = _writer(pool, task)
+    await writer(AgentEvent(EventKind.STATUS, {"state": "started"}))
+    await pool.execute("UPDATE tasks SET lease_owner = 'someone-else/1' WHERE id = $1", task.id)
+    with pytest.raises(LeaseLostError):
+        await writer(AgentEvent(EventKind.STATUS, {"state": "step"}))
+    with pytest.raises(LeaseLostError):
+        await writer(_delta("more"))
+    with pytest.raises(LeaseLostError):
+        await writer(
+            AgentEvent(EventKind.USAGE, {"input_tokens": 10, "output_tokens": 5, "cost": "0.5"})
+        )
+    assert [r.seq for r in await events.list_events(pool, task.id)] == [1]
+    row = await pool.fetchrow("SELECT cost, input_tokens FROM tasks WHERE id = $1", task.id)
+    assert row["cost"] == 0 and row["input_tokens"] == 0
+    assert await pool.fetchval("SELECT count(*) FROM api_usage WHERE task_id = $1", task.id) == 0
