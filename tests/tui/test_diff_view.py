@@ -197,6 +197,22 @@ async def test_next_hunk_scrolls_the_hunk_into_view() -> None:
         assert "@@ -0,0 +1,40 @@" in view.render_line(view.cursor_row - top).text
 
 
+async def test_click_moves_the_cursor_and_long_lines_scroll_sideways() -> None:
+    long = "+" + "x = 1; " * 40 + "END"
+    files = [DiffFile("src/long.py", added=1, hunks=[hunk(1, 1, [" start", long])])]
+    app = DiffHost(files)
+    async with app.run_test(size=(100, 20)) as pilot:
+        view = app.query_one(DiffView)
+        await pilot.click(DiffView, offset=(10, 3))
+        assert view.cursor_row == 3 and view.current_hunk_index == 0
+        assert "END" not in view.render_line(3).text
+        for _ in range(30):
+            await pilot.press("l")
+        assert view.scroll_offset.x > 0
+        assert "END" in view.render_line(3).text
+        assert view.render_line(0).text.startswith(" M  src/long.py")  # headers stay put
+
+
 # -- review actions ---------------------------------------------------------------------------
 
 

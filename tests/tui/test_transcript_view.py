@@ -305,6 +305,32 @@ async def test_scrolling_back_to_the_end_resumes_following() -> None:
         assert view.following
 
 
+async def test_resizing_rewraps_and_keeps_the_view_where_it_was() -> None:
+    ev = Events()
+    paragraph = "A long sentence that wraps differently at every width of the terminal. " * 3
+    events = [ev("message", role="assistant", text=f"{n}: {paragraph}") for n in range(30)]
+    app = TranscriptHost(events)
+    async with app.run_test(size=(120, 30)) as pilot:
+        view = app.query_one(TranscriptView)
+        wide_rows = view.row_count
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        assert view.row_count > wide_rows
+        assert view.following and view.scroll_offset.y == view.max_scroll_y
+        assert rows(view)[-1].startswith("  ") and rows(view)[-1].strip()
+
+        shown = all_rows(view)
+        header = next(i for i, row in enumerate(shown) if row.startswith("  12:")) - 1
+        view.scroll_to(y=header, animate=False, immediate=True)
+        await pilot.pause()
+        assert not view.following
+        assert rows(view)[:2] == ["▍ Assistant", shown[header + 1]]
+        await pilot.resize_terminal(90, 20)
+        await pilot.pause()
+        assert not view.following
+        assert rows(view)[0] == "▍ Assistant" and rows(view)[1].startswith("  12:")
+
+
 # -- live updates -----------------------------------------------------------------------------
 
 

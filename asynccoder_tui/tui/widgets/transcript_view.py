@@ -252,19 +252,25 @@ class TranscriptView(ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         width = self.scrollable_content_region.width
-        if width == self._width:
-            return
-        anchor = self._item_at(int(self.scroll_offset.y))
-        offset = int(self.scroll_offset.y) - self._starts[anchor] if anchor is not None else 0
-        self._width = width
-        self._strips.clear()
-        self._remeasure(0)
-        self.virtual_size = Size(self._width, self._starts[-1])
+        if width != self._width:
+            top = int(self.scroll_offset.y)
+            anchor = self._item_at(top)
+            offset = top - self._starts[anchor] if anchor is not None else 0
+            self._width = width
+            self._strips.clear()
+            self._remeasure(0)
+            self.virtual_size = Size(self._width, self._starts[-1])
+            if anchor is not None and not self._following:
+                within = min(offset, max(0, self._heights[anchor] - 1))
+                self._scroll_to_row(self._starts[anchor] + within)
         if self._following:
             self._scroll_to_row(self.max_scroll_y)
-        elif anchor is not None:
-            self._scroll_to_row(self._starts[anchor] + min(offset, self._heights[anchor] - 1))
+            self.call_after_refresh(self._keep_following)
         self.refresh()
+
+    def _keep_following(self) -> None:
+        if self._following:
+            self._scroll_to_row(self.max_scroll_y)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
