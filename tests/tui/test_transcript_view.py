@@ -226,11 +226,13 @@ async def test_enter_expands_a_tool_result_and_caps_long_output() -> None:
     async with app.run_test(size=(80, 30)) as pilot:
         view = app.query_one(TranscriptView)
         collapsed = view.row_count
-        await pilot.press("enter")  # no cursor yet: nothing happens
-        assert view.row_count == collapsed
+        await pilot.press("enter")  # no cursor: the last tool call on screen
+        tool = view.tool("c1")
+        assert tool is not None and tool.expanded and view.cursor_row == 0
+        await pilot.press("enter")
+        assert not tool.expanded and view.row_count == collapsed
 
         await pilot.press("[", "enter")
-        tool = view.tool("c1")
         assert tool is not None and tool.expanded
         assert view.row_count > collapsed
         shown = all_rows(view)
@@ -400,6 +402,14 @@ async def test_a_10000_event_transcript_opens_painting_only_what_shows(
         assert len(painted) < 100
         await pilot.press("g")
         assert rows(view)[0] == "▍ Assistant"
+
+
+async def test_a_huge_streamed_line_is_cut_with_a_note() -> None:
+    ev = Events()
+    app = TranscriptHost(ev.stream("y" * 50_000, size=5_000))
+    async with app.run_test(size=(100, 20)):
+        view = app.query_one(TranscriptView)
+        assert "40,000 more characters not shown" in "\n".join(all_rows(view))
 
 
 # -- inert text -------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ TOOL_OUTPUT_MAX_LINES = 200
 """Lines of a tool's output shown when it is expanded; the rest is summarised in a note."""
 TOOL_OUTPUT_MAX_CHARS = 20_000
 ARGUMENT_SUMMARY_CHARS = 60
+MAX_LINE_CHARS = 10_000
+"""Characters of one message line shown; a longer line (minified output) is cut with a note."""
 
 
 _UIDS = count()
@@ -84,6 +86,14 @@ class Item:
     """The last line of a message still streaming; takes no room while it is empty."""
     uid: int = field(default_factory=lambda: next(_UIDS))
     """Unique for the life of the process (paint cache key)."""
+
+
+def shape_of(line: str, fence: FenceState) -> LineShape:
+    """The shape of a message line, cut to `MAX_LINE_CHARS` with a note when longer."""
+    if len(line) > MAX_LINE_CHARS:
+        hidden = len(line) - MAX_LINE_CHARS
+        line = f"{line[:MAX_LINE_CHARS]} … ({hidden:,} more characters not shown)"
+    return classify(line, fence)
 
 
 def _payload(event: TaskEvent) -> Mapping[str, Any]:
@@ -214,7 +224,7 @@ class TranscriptModel:
         self.items.append(Item(ItemKind.ROLE, style=role))
         fence = FenceState()
         for line in text.rstrip("\n").split("\n"):
-            self.items.append(Item(ItemKind.LINE, classify(line, fence), style=role))
+            self.items.append(Item(ItemKind.LINE, shape_of(line, fence), style=role))
             advance(line, fence)
         return first
 
@@ -255,7 +265,7 @@ class TranscriptModel:
 
     def _set_line(self, item: Item, line: str) -> None:
         self._partial = line
-        item.shape = classify(line, self._fence)
+        item.shape = shape_of(line, self._fence)
         item.version += 1
 
     def _tool_call(self, payload: Mapping[str, Any]) -> int:

@@ -409,7 +409,13 @@ class TranscriptView(ScrollView, can_focus=True):
             self.app.bell()
 
     def action_toggle_tool(self) -> None:
-        if self._cursor is None or not self._toggle_at(self._cursor):
+        """Expand or collapse the tool call under the cursor (without one: the last on screen)."""
+        row = self._cursor
+        if row is None:
+            top = int(self.scroll_offset.y)
+            visible = [r for r in self._tool_rows() if top <= r < top + self._page()]
+            row = visible[-1] if visible else None
+        if row is None or not self._toggle_at(row):
             self.app.bell()
 
     def _toggle_at(self, row: int) -> bool:
