@@ -321,6 +321,17 @@ async def test_binary_and_mode_changes_are_one_line_each() -> None:
         assert "No newline at end of file" in "\n".join(shown)
 
 
+async def test_switching_theme_repaints_in_the_new_colours() -> None:
+    app = DiffHost(sample_files())
+    async with app.run_test(size=(120, 20)) as pilot:
+        view = app.query_one(DiffView)
+        dark = [segment.style for segment in view.render_line(3)]
+        app.theme = "textual-light"
+        await pilot.pause()
+        light = [segment.style for segment in view.render_line(3)]
+        assert dark != light
+
+
 # -- lazy loading -----------------------------------------------------------------------------
 
 

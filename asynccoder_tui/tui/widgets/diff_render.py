@@ -175,7 +175,7 @@ class DiffPainter:
         text.append("  ")
         if entry.binary:
             text.append("binary", s["meta"])
-        else:
+        elif entry.added or entry.removed:
             text.append(f"+{entry.added}", s["stat-added"])
             text.append(" ")
             text.append(f"-{entry.removed}", s["stat-removed"])
