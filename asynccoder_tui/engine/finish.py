@@ -24,7 +24,7 @@ from asynccoder_tui.db.events import LeaseLostError
 from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.db.tx import transaction
 from asynccoder_tui.domain.enums import EventKind, TaskStatus
-from asynccoder_tui.domain.errors import InsufficientCreditsError
+from asynccoder_tui.domain.errors import InsufficientCreditsError, ProviderError
 from asynccoder_tui.domain.models import Task
 from asynccoder_tui.engine.credits import hold_for_run, settle_run
 from asynccoder_tui.engine.queue import backoff_delay
@@ -75,9 +75,15 @@ def retry_or_fail(task: Task, error: str, exit_status: str, *, refund: bool = Fa
     )
 
 
-def end_for(task: Task, outcome: Outcome, errors: list[dict[str, Any]]) -> RunEnd:
+def end_for(
+    task: Task,
+    outcome: Outcome,
+    errors: list[dict[str, Any]],
+    provider_error: ProviderError | None = None,
+) -> RunEnd:
     """The task's next state for how the agent run ended. A cancelled run or one stopped by
-    its budget is final; only a provider failure worth retrying goes back to the queue."""
+    its budget is final; only a provider failure worth retrying goes back to the queue
+    (`provider_error`: the last error the provider raised, when the run ended on one)."""
     status = outcome.exit_status
     if status is ExitStatus.SUBMITTED:
         return RunEnd(TaskStatus.COMPLETED, exit_status=status.value, summary=outcome.summary)
@@ -94,7 +100,10 @@ def end_for(task: Task, outcome: Outcome, errors: list[dict[str, Any]]) -> RunEn
             TaskStatus.FAILED, error=detail, exit_status=status.value, summary=outcome.summary
         )
     # api_error: worth another attempt when the provider's last error was retryable.
-    retryable = bool(errors and errors[-1].get("retryable"))
+    if provider_error is not None:
+        retryable = provider_error.retryable and not provider_error.context_exceeded
+    else:
+        retryable = bool(errors and errors[-1].get("retryable"))
     message = (
         outcome.error or (errors[-1].get("message") if errors else None) or "the model API failed"
     )

@@ -47,6 +47,7 @@ from asynccoder_tui.domain.models import AIModel, Task
 from asynccoder_tui.engine.credits import dollars_for, hold_for_run
 from asynccoder_tui.engine.events import EventWriter, retry_transient
 from asynccoder_tui.engine.finish import RunEnd, RunResult, end_for, finish_run, retry_or_fail
+from asynccoder_tui.engine.provider import WatchedProvider
 from asynccoder_tui.vcs.workspace import WorkspaceManager
 
 log = logging.getLogger(__name__)
@@ -236,7 +237,6 @@ class TaskRunner:
     async def _work(
         self, task: Task, writer: EventWriter, cancel: asyncio.Event, result: RunResult
     ) -> RunEnd:
-        rate = self.settings.credits_per_usd
         held = task.held_credits
         if held == 0 and task.estimated_credits > 0:
             await self._db(
@@ -251,18 +251,32 @@ class TaskRunner:
         )
         try:
             model = await resolve_model(self.db, task.model)
-            provider = make_provider(
-                model,
-                anthropic_api_key=self.settings.anthropic_api_key,
-                openai_api_key=self.settings.openai_api_key,
-                anthropic_base_url=self.settings.anthropic_base_url,
-                openai_base_url=self.settings.openai_base_url,
+            provider = WatchedProvider(
+                make_provider(
+                    model,
+                    anthropic_api_key=self.settings.anthropic_api_key,
+                    openai_api_key=self.settings.openai_api_key,
+                    anthropic_base_url=self.settings.anthropic_base_url,
+                    openai_base_url=self.settings.openai_base_url,
+                )
             )
         except (ConfigError, AsyncCoderError) as err:
             raise _Stop(
                 RunEnd(TaskStatus.FAILED, error=str(err), exit_status="config_error", refund=True)
             ) from err
+        try:
+            return await self._work_in_workspace(
+                task, writer, cancel, result, repo, model, provider, held
+            )
+        finally:
+            with contextlib.suppress(Exception):
+                await provider.aclose()
 
+    async def _work_in_workspace(
+        self, task: Task, writer: EventWriter, cancel: asyncio.Event, result: RunResult,
+        repo: Any, model: AIModel, provider: WatchedProvider, held: int,
+    ) -> RunEnd:  # fmt: skip
+        rate = self.settings.credits_per_usd
         await writer.write(
             EventKind.STATUS, {"status": "preparing", "detail": "preparing the workspace"}
         )
@@ -330,7 +344,22 @@ class TaskRunner:
                 errors.append(event.payload)
             await writer(event)
 
-        outcome = await run_agent(
+        outcome = await self._run_agent(
+            task, ws, model, provider, prompt, conversation, budget, cmd_runner, emit,
+            cancel, secrets,
+        )  # fmt: skip
+        if writer.lost is not None:
+            raise writer.lost
+        result.outcome = outcome
+        result.diff = await self._collect_changes(task, ws, outcome, writer)
+        return end_for(task, outcome, errors, provider.last_error)
+
+    async def _run_agent(
+        self, task: Task, ws: Any, model: AIModel, provider: WatchedProvider,
+        prompt: str | None, conversation: Any, budget: Budget, cmd_runner: Any,
+        emit: Callable[[AgentEvent], Awaitable[None]], cancel: asyncio.Event, secrets: list[str],
+    ) -> Outcome:  # fmt: skip
+        return await run_agent(
             provider,
             ws.path,
             model=model,
@@ -346,11 +375,6 @@ class TaskRunner:
             command_timeout=float(self.settings.command_timeout),
             cache_key=str(task.id),
         )
-        if writer.lost is not None:
-            raise writer.lost
-        result.outcome = outcome
-        result.diff = await self._collect_changes(task, ws, outcome, writer)
-        return end_for(task, outcome, errors)
 
     async def _collect_changes(
         self, task: Task, ws: Any, outcome: Outcome, writer: EventWriter
