@@ -273,6 +273,20 @@ async def test_state_set_from_outside_shows_without_messages() -> None:
         assert "✗ rejected" in view.render_line(1).text
 
 
+async def test_marks_survive_the_first_load_but_not_a_reread() -> None:
+    files = big_files(2, 4, loaded=False)
+    app = DiffHost(files)
+    async with app.run_test(size=(100, 20)) as pilot:
+        view = app.query_one(DiffView)
+        view.set_hunk_rejected("pkg/module_0.py", 0, True)  # known from the database
+        body = [f"+line {k}" for k in range(4)]
+        view.set_file_hunks("pkg/module_0.py", [DiffHunk("@@ -0,0 +1,4 @@", 0, 1, body)])
+        await pilot.pause()
+        assert view.rejected_hunks("pkg/module_0.py") == {0}
+        view.set_file_hunks("pkg/module_0.py", [DiffHunk("@@ -0,0 +1,4 @@", 0, 1, body)])
+        assert view.rejected_hunks("pkg/module_0.py") == frozenset()
+
+
 # -- layout -----------------------------------------------------------------------------------
 
 

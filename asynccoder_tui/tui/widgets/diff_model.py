@@ -199,6 +199,10 @@ class FileLayout:
         return layout
 
     def set_hunks(self, hunks: Sequence[DiffHunk]) -> None:
+        """Load the file's hunks. Replacing loaded hunks clears the rejected marks: they name
+        hunks by index, and a re-read diff (after a reverted hunk) numbers them anew."""
+        if self.hunks is not None:
+            self.rejected.clear()
         self.hunks = [HunkLayout(h) for h in hunks]
         self.rejected = {i for i in self.rejected if i < len(self.hunks)}
         widest = 1

@@ -198,7 +198,11 @@ class DiffView(DiffNavigation, can_focus=True):
             self.call_after_refresh(self._request_visible)
 
     def set_file_hunks(self, path: str, hunks: Sequence[DiffHunk]) -> None:
-        """Fill in (or replace) one file's hunks, keeping the rows on screen where they are."""
+        """Fill in (or replace) one file's hunks, keeping the rows on screen where they are.
+
+        Marks set before the first load stay; replacing loaded hunks clears the file's rejected
+        marks (the new hunks are numbered anew), so set them again if some still apply.
+        """
         index = self._by_path.get(path)
         if index is None:
             return
