@@ -26,7 +26,6 @@ from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.timer import Timer
 
 from asynccoder_tui.domain.models import TaskEvent
 from asynccoder_tui.tui.widgets.segments import background, foreground
@@ -111,7 +110,6 @@ class TranscriptView(ScrollView, can_focus=True):
         self._starts: list[int] = [0]
         self._width = 0
         self._pending: list[TaskEvent] = []
-        self._flush_timer: Timer | None = None
         self._flush_scheduled = False
         self._last_flush = 0.0
         self._following = True
@@ -163,6 +161,8 @@ class TranscriptView(ScrollView, can_focus=True):
         self._pending.clear()
         self._model = TranscriptModel()
         self._model.apply(events)
+        self._heights = []
+        self._starts = [0]
         self._strips.clear()
         self._following = True
         self._unseen = False
@@ -178,14 +178,13 @@ class TranscriptView(ScrollView, can_focus=True):
         self._flush_scheduled = True
         delay = self._last_flush + self.FLUSH_INTERVAL - time.monotonic()
         if delay > 0 and self.is_mounted:
-            self._flush_timer = self.set_timer(delay, self.flush, name="transcript-flush")
+            self.set_timer(delay, self.flush, name="transcript-flush")
         else:
             self.call_later(self.flush)
 
     def flush(self) -> None:
         """Apply queued events now."""
         self._flush_scheduled = False
-        self._flush_timer = None
         self._last_flush = time.monotonic()
         if not self._pending:
             return
