@@ -1,25 +1,56 @@
-"""The Textual application.
+"""The Textual application: screens, the database connection, live updates and local workers.
 
-The first frame paints before the database is reached: connecting (and starting the embedded
-server) runs in a worker after mount, and the screen shows a loading state until it is done.
+The first frame paints before the database is reached: the services (and everything below
+them) are imported and the database is opened in a worker after mount, while the panes show
+a loading state. If the database cannot be opened the app says so in a banner and retries.
+
+Once connected the app listens to the bus (`tui/live.py`) and forwards live updates to the main
+screen, and runs an in-process worker pool (`worker_concurrency`, 0 disables it) that it stops
+on exit. Failures of background work go to one place, `report_error()`, which shows them as a
+toast with what to do; nothing a service raises ends the app.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.widgets import Footer, Header, Static
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
 
 from asynccoder_tui import __version__
 from asynccoder_tui.config import Settings
 from asynccoder_tui.domain.errors import AsyncCoderError
+from asynccoder_tui.domain.models import Task
+from asynccoder_tui.tui.bindings import binding_ids, split_keymap
+from asynccoder_tui.tui.commands import ActionsProvider, JumpProvider
+from asynccoder_tui.tui.format import safe
+from asynccoder_tui.tui.messages import ContextFailed, ContextReady
+from asynccoder_tui.tui.screens.main import MainScreen
 
 if TYPE_CHECKING:
     from asynccoder_tui.services.context import AppContext
+    from asynccoder_tui.services.live import LocalWorkers
+
+log = logging.getLogger(__name__)
+
+SERVICE_MODULES = (
+    "asynccoder_tui.services.context",
+    "asynccoder_tui.services.live",
+    "asynccoder_tui.services.repos",
+    "asynccoder_tui.services.tasks",
+    "asynccoder_tui.services.review",
+)
+RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0)
 
 
 def styles_dir() -> Path:
@@ -29,45 +60,275 @@ def styles_dir() -> Path:
     return installed if installed.is_dir() else package.parent / "styles"
 
 
+def stylesheets() -> list[str]:
+    names = ("global.tcss", "app.tcss", "screens.tcss", "widgets.tcss")
+    return [str(styles_dir() / n) for n in names if (styles_dir() / n).is_file()]
+
+
+def _is_database_failure(err: BaseException) -> bool:
+    module = type(err).__module__ or ""
+    return module.startswith("asyncpg") or isinstance(err, ConnectionError | OSError)
+
+
 class AsyncCoderApp(App[int]):
     TITLE = "Async Coder"
     SUB_TITLE = f"v{__version__}"
-    CSS_PATH = [str(styles_dir() / "app.tcss")]
-    BINDINGS = [Binding("q", "quit", "Quit", id="quit")]
+    CSS_PATH: ClassVar[list[str | Path]] = stylesheets()  # type: ignore[assignment, misc]
+    COMMANDS = App.COMMANDS | {ActionsProvider, JumpProvider}
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding("u", "usage", "Usage", show=False, id="app.usage"),
+        Binding("comma", "settings", "Settings", key_display=",", show=False, id="app.settings"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False, id="app.palette"),
+    ]
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        animate_spinners: bool = True,
+    ) -> None:
         super().__init__()
         self.settings = settings
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.animate_spinners = animate_spinners
         self.context: AppContext | None = None
+        self.local_workers: LocalWorkers | None = None
+        self.connected = False
+        self.bell_count = 0
+        self.main_screen = MainScreen()
+        self._last_error: tuple[str, float] = ("", 0.0)
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("Connecting to the database…", id="status")
-        yield Footer()
+    # -- start and stop ---------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self._install_theme()
+        self._install_keymap()
+        self.push_screen(self.main_screen)
         self.connect()
 
-    @work(exclusive=True, group="database", name="connect")
-    async def connect(self) -> None:
-        from asynccoder_tui.services.context import AppContext
-        from asynccoder_tui.services.repos import count_active
-
-        status = self.query_one("#status", Static)
+    def _install_theme(self) -> None:
         try:
-            self.context = await AppContext.open(self.settings)
-            repos = await count_active(self.context)
-            version = await self.context.server_version()
-        except AsyncCoderError as err:
-            status.update(f"[b red]Database unavailable[/]\n{err}")
+            theme_module = importlib.import_module("asynccoder_tui.tui.theme")
+        except ImportError:
+            theme_module = None
+        register = getattr(theme_module, "register_themes", None)
+        if callable(register):
+            register(self)
+        else:
+            for value in vars(theme_module or object()).values():
+                if type(value).__name__ == "Theme" and value.name not in self.available_themes:
+                    self.register_theme(value)
+        wanted = self.settings.theme
+        self.theme = wanted if wanted in self.available_themes else "textual-dark"
+
+    def all_binding_ids(self) -> set[str]:
+        from asynccoder_tui.tui.screens.registry import binding_classes
+
+        ids: set[str] = set()
+        for cls in binding_classes():
+            ids |= binding_ids(getattr(cls, "BINDINGS", []))
+        return ids
+
+    def _install_keymap(self) -> None:
+        if not self.settings.keybindings:
             return
-        kind = "embedded" if self.context.db.embedded else "DATABASE_URL"
-        status.update(
-            f"Database ready: PostgreSQL {version} ({kind})\n"
-            f"User: {self.context.user.username} · {self.context.user.credits} credits\n"
-            f"Repositories: {repos}"
-        )
+        good, unknown = split_keymap(self.settings.keybindings, self.all_binding_ids())
+        self.set_keymap(good)
+        if unknown:
+            self.notify(
+                f"Unknown binding ids in keybindings: {', '.join(unknown)}. "
+                "The help screen (?) lists the ids.",
+                title="Config",
+                severity="warning",
+                timeout=10,
+            )
+
+    @work(exclusive=True, group="database", name="connect", exit_on_error=False)
+    async def connect(self) -> None:
+        """Open the database (retrying with backoff), then start live updates and workers."""
+        for module in SERVICE_MODULES:  # off the event loop: about 0.3 s of imports
+            await asyncio.to_thread(importlib.import_module, module)
+        from asynccoder_tui.services.context import AppContext
+
+        attempt = 0
+        while self.context is None:
+            try:
+                self.context = await AppContext.open(self.settings)
+            except Exception as err:
+                if not isinstance(err, AsyncCoderError) and not _is_database_failure(err):
+                    log.exception("opening the database failed")
+                delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
+                attempt += 1
+                self.main_screen.post_message(ContextFailed(safe(err), delay))
+                await asyncio.sleep(delay)
+        self.settings = self.context.settings
+        self.connected = True
+        self.listen()
+        await self._start_workers()
+        self.main_screen.post_message(ContextReady())
+        await self._maybe_welcome()
+
+    async def _start_workers(self) -> None:
+        concurrency = self.settings.worker_concurrency
+        if self.context is None or concurrency <= 0:
+            return
+        from asynccoder_tui.services.live import start_worker_pool
+
+        with self.reporting("start the workers"):
+            self.local_workers = await start_worker_pool(self.context, concurrency=concurrency)
+
+    async def restart_workers(self) -> None:
+        """Stop the local worker pool and start it again with the current concurrency."""
+        workers, self.local_workers = self.local_workers, None
+        if workers is not None:
+            with self.reporting("stop the workers"):
+                await workers.stop()
+        await self._start_workers()
+
+    async def _maybe_welcome(self) -> None:
+        from asynccoder_tui.services.onboarding import first_run_state
+        from asynccoder_tui.tui.screens.welcome import WelcomeScreen
+
+        if self.context is None:
+            return
+        with self.reporting("check the set-up"):
+            state = await first_run_state(self.context)
+            if state.needs_welcome:
+                self.push_screen(WelcomeScreen(state), self._after_welcome)
+
+    def _after_welcome(self, choice: str | None) -> None:
+        if choice == "demo":
+            self.main_screen.start_demo()
+        elif choice == "settings":
+            self.action_settings()
+
+    @work(exclusive=True, group="live", name="live-updates", exit_on_error=False)
+    async def listen(self) -> None:
+        from asynccoder_tui.tui.live import listen
+
+        if self.context is None:
+            return
+        while True:
+            try:
+                await listen(self.context, self._post_live)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                log.warning("live updates stopped: %s; retrying", err)
+                self._post_live_state(False)
+                await asyncio.sleep(2.0)
+
+    def _post_live(self, message: object) -> None:
+        if isinstance(message, Message):
+            self.main_screen.post_message(message)
+
+    def _post_live_state(self, connected: bool) -> None:
+        from asynccoder_tui.tui.messages import ConnectionChanged
+
+        self.main_screen.post_message(ConnectionChanged(connected))
+
+    async def action_quit(self) -> None:
+        self.exit(0)
 
     async def on_unmount(self) -> None:
-        if self.context is not None:
-            await self.context.close()
+        await self.shutdown_services()
+
+    async def shutdown_services(self) -> None:
+        workers, self.local_workers = self.local_workers, None
+        if workers is not None:
+            try:
+                await workers.stop()
+            except Exception:
+                log.exception("stopping the local workers failed")
+        context, self.context = self.context, None
+        if context is not None:
+            try:
+                await context.close()
+            except Exception:
+                log.exception("closing the database failed")
+
+    # -- errors and notifications -----------------------------------------------------------
+
+    def report_error(self, err: BaseException, doing: str) -> None:
+        """The one place background failures are shown: a toast saying what to do."""
+        if isinstance(err, AsyncCoderError):
+            message, title = safe(err.message), f"Could not {doing}"
+            if err.hint:
+                message += f"\n→ {safe(err.hint)}"
+        elif _is_database_failure(err):
+            message = "The database is unavailable; the app reconnects on its own."
+            title = f"Could not {doing}"
+        else:
+            log.error("unexpected error while trying to %s", doing, exc_info=err)
+            message = (
+                f"Unexpected {type(err).__name__}: {safe(err, 200)}\n"
+                f"Details are in {self.settings.paths.log_file}."
+            )
+            title = f"Could not {doing}"
+        now = asyncio.get_running_loop().time()
+        if self._last_error[0] == message and now - self._last_error[1] < 2:
+            return
+        self._last_error = (message, now)
+        self.notify(message, title=title, severity="error", timeout=8, markup=False)
+
+    @contextmanager
+    def reporting(self, doing: str) -> Iterator[None]:
+        """Run a block, showing (not raising) what goes wrong."""
+        try:
+            yield
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            self.report_error(err, doing)
+
+    def task_finished(self, task: Task) -> None:
+        """A toast for a task that finished, and the bell when the app is not in front."""
+        title = safe(task.title, 60)
+        if task.status.value == "completed":
+            stats = f" (+{task.lines_added} -{task.lines_removed})" if task.files_changed else ""
+            self.notify(f"{title}{stats}", title="Task completed", markup=False)
+        elif task.status.value == "failed":
+            self.notify(
+                f"{title}\n{safe(task.error or 'failed', 200)}",
+                title="Task failed",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+        else:
+            self.notify(title, title=f"Task {task.status.value}", severity="warning", markup=False)
+        if self.settings.bell_on_finish and not self.app_focus:
+            self.bell()
+
+    def bell(self) -> None:
+        self.bell_count += 1
+        super().bell()
+
+    # -- screens ----------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from asynccoder_tui.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_usage(self) -> None:
+        from asynccoder_tui.tui.screens.usage import UsageScreen
+
+        if not isinstance(self.screen, UsageScreen):
+            self.push_screen(UsageScreen())
+
+    def action_settings(self) -> None:
+        from asynccoder_tui.tui.screens.settings import SettingsScreen
+
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen())
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Keys", "Quit"):
+                yield command

@@ -1,0 +1,465 @@
+"""The main screen: repos, tasks, chat and diff panes, the header and the connection banner.
+
+Side by side when the terminal is wide (lists on the left, chat and diff on the right),
+stacked when it is narrow (the focused pane gets most of the height). `tab`/`shift+tab` and
+`1`-`4` move between panes. The screen routes live updates from the app to the panes and
+carries out the actions on the selected task (new, cancel, retry, follow up).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+from uuid import UUID
+
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Footer
+
+from asynccoder_tui.domain.enums import TaskStatus
+from asynccoder_tui.domain.errors import NotFoundError
+from asynccoder_tui.domain.models import Repository, Task
+from asynccoder_tui.domain.queries import TaskFilter, TaskPageCursor
+from asynccoder_tui.tui.format import safe
+from asynccoder_tui.tui.messages import (
+    ConnectionChanged,
+    ContextFailed,
+    ContextReady,
+    CreditsChanged,
+    Resync,
+    TaskEventsAppended,
+    TasksChanged,
+)
+from asynccoder_tui.tui.widgets.banner import Banner
+from asynccoder_tui.tui.widgets.chat_pane import ChatPane
+from asynccoder_tui.tui.widgets.repos_pane import ReposPane
+from asynccoder_tui.tui.widgets.review_pane import ReviewPane
+from asynccoder_tui.tui.widgets.status_header import StatusHeader
+from asynccoder_tui.tui.widgets.tasks_pane import TasksPane
+from asynccoder_tui.tui.widgets.tasks_table import TasksTable
+
+if TYPE_CHECKING:
+    from asynccoder_tui.tui.app import AsyncCoderApp
+
+WIDE_COLUMNS = 120
+PANES = ("repos", "tasks", "chat", "diff")
+PANE_IDS = {
+    "repos": "repos-pane",
+    "tasks": "tasks-pane",
+    "chat": "chat-pane",
+    "diff": "review-pane",
+}
+
+
+class MainScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "next_pane", "Next pane", show=False, id="main.next_pane"),
+        Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="main.previous_pane"),
+        Binding("1", "focus_pane('repos')", "Repos", show=False, id="main.focus_repos"),
+        Binding("2", "focus_pane('tasks')", "Tasks", show=False, id="main.focus_tasks"),
+        Binding("3", "focus_pane('chat')", "Chat", show=False, id="main.focus_chat"),
+        Binding("4", "focus_pane('diff')", "Diff", show=False, id="main.focus_diff"),
+        Binding("n", "new_task", "New task", id="main.new_task"),
+        Binding("c", "cancel_task", "Cancel", show=False, id="main.cancel_task"),
+        Binding("r", "retry_task", "Retry", show=False, id="main.retry_task"),
+        Binding("f", "follow_up", "Follow up", show=False, id="main.follow_up"),
+        Binding("ctrl+r", "reload", "Reload", show=False, id="main.reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="main")
+        self.selected: Task | None = None
+        self.repository: Repository | None = None
+        self._statuses: dict[UUID, TaskStatus] = {}
+        self._pending_select: UUID | None = None
+        self._repos_timer: Timer | None = None
+        self._diff_timer: Timer | None = None
+
+    @property
+    def ctx_app(self) -> AsyncCoderApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="header")
+        yield Banner(id="banner")
+        with Horizontal(id="panes", classes="-wide"):
+            with Vertical(id="left-column", classes="column"):
+                yield ReposPane(id="repos-pane")
+                yield TasksPane(id="tasks-pane")
+            with Vertical(id="right-column", classes="column"):
+                yield ChatPane(id="chat-pane")
+                yield ReviewPane(id="review-pane")
+        yield Footer()
+
+    # -- panes ------------------------------------------------------------------------------
+
+    @property
+    def repos(self) -> ReposPane:
+        return self.query_one(ReposPane)
+
+    @property
+    def tasks(self) -> TasksPane:
+        return self.query_one(TasksPane)
+
+    @property
+    def chat(self) -> ChatPane:
+        return self.query_one(ChatPane)
+
+    @property
+    def review(self) -> ReviewPane:
+        return self.query_one(ReviewPane)
+
+    @property
+    def header(self) -> StatusHeader:
+        return self.query_one(StatusHeader)
+
+    @property
+    def banner(self) -> Banner:
+        return self.query_one(Banner)
+
+    def pane(self, name: str) -> Widget:
+        return self.query_one(f"#{PANE_IDS[name]}")
+
+    def focused_pane(self) -> str | None:
+        node = self.focused
+        while node is not None:
+            for name, pane_id in PANE_IDS.items():
+                if node.id == pane_id:
+                    return name
+            node = node.parent  # type: ignore[assignment]
+        return None
+
+    def on_mount(self) -> None:
+        for pane in (self.repos, self.tasks, self.chat, self.review):
+            pane.loading = True
+        table = self.tasks.table
+        table.fetch_page = self._fetch_page
+        table.clock = self.ctx_app.clock
+        table.spin = self.ctx_app.animate_spinners
+        self._layout(self.size.width)
+        self.set_interval(1.0, self._show_workers)
+        self.tasks.focus_main()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._layout(event.size.width)
+
+    def _layout(self, width: int) -> None:
+        panes = self.query_one("#panes")
+        wide = width >= WIDE_COLUMNS
+        panes.set_class(wide, "-wide")
+        panes.set_class(not wide, "-narrow")
+
+    @property
+    def is_wide(self) -> bool:
+        return self.query_one("#panes").has_class("-wide")
+
+    def action_focus_pane(self, name: str) -> None:
+        pane = self.pane(name)
+        focus_main = getattr(pane, "focus_main", None)
+        if callable(focus_main):
+            focus_main()
+
+    def action_next_pane(self) -> None:
+        self._cycle(1)
+
+    def action_previous_pane(self) -> None:
+        self._cycle(-1)
+
+    def _cycle(self, step: int) -> None:
+        current = self.focused_pane()
+        index = PANES.index(current) if current else -step
+        self.action_focus_pane(PANES[(index + step) % len(PANES)])
+
+    # -- the database -----------------------------------------------------------------------
+
+    async def _fetch_page(
+        self, filters: TaskFilter, after: TaskPageCursor | None, limit: int
+    ) -> list[Task]:
+        from asynccoder_tui.services import tasks
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return []
+        return await tasks.list_tasks(ctx, filters=filters, after=after, limit=limit)
+
+    @on(ContextFailed)
+    def _context_failed(self, message: ContextFailed) -> None:
+        self.banner.show(
+            f"Cannot open the database: {message.error}  ·  retrying in {message.retry_in:.0f} s"
+        )
+        self.header.connected = False
+
+    @on(ContextReady)
+    def _context_ready(self) -> None:
+        ctx = self.ctx_app.context
+        assert ctx is not None
+        self.banner.hide()
+        self.header.username = ctx.user.display_name or ctx.user.username
+        self.header.balance = ctx.user.credits
+        self.header.connected = True
+        for pane in (self.repos, self.tasks, self.chat, self.review):
+            pane.loading = False
+        self._show_workers()
+        self.repos.reload()
+        self.tasks.table.reload()
+
+    @on(ConnectionChanged)
+    def _connection_changed(self, message: ConnectionChanged) -> None:
+        self.header.connected = message.connected
+        if message.connected:
+            self.banner.hide()
+        else:
+            self.banner.show(
+                "Lost the connection to the database  ·  reconnecting…  "
+                "(what you see may be out of date)"
+            )
+
+    @on(Resync)
+    def _resync(self) -> None:
+        if self.ctx_app.context is None:
+            return
+        self.repos.reload()
+        self.tasks.table.reload()
+        self.chat.reload()
+        self.review.action_refresh()
+        self.refresh_balance()
+
+    @on(CreditsChanged)
+    def _credits_changed(self) -> None:
+        self.refresh_balance()
+
+    @work(group="balance", exclusive=True, exit_on_error=False)
+    async def refresh_balance(self) -> None:
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        with self.ctx_app.reporting("read the balance"):
+            user = await ctx.refresh_user()
+            self.header.balance = user.credits
+
+    def _show_workers(self) -> None:
+        workers = self.ctx_app.local_workers
+        if self.ctx_app.context is None:
+            return
+        if workers is None:
+            self.header.worker_text = "workers off"
+            return
+        status = workers.pool.status
+        self.header.worker_text = f"workers {status.running}/{status.concurrency} busy"
+
+    # -- live task updates ------------------------------------------------------------------
+
+    @on(TasksChanged)
+    def _tasks_changed(self, message: TasksChanged) -> None:
+        self.refresh_tasks(message.task_ids)
+
+    @work(group="tasks-live", exit_on_error=False)
+    async def refresh_tasks(self, task_ids: frozenset[UUID]) -> None:
+        from asynccoder_tui.services import tasks
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        fresh: list[Task] = []
+        for task_id in task_ids:
+            try:
+                fresh.append(await tasks.get_task(ctx, task_id))
+            except NotFoundError:
+                continue  # another user's task, or gone
+            except Exception as err:
+                self.ctx_app.report_error(err, "refresh a task")
+        self.show_tasks(fresh)
+
+    def show_tasks(self, fresh: list[Task]) -> None:
+        table = self.tasks.table
+        counts_changed = False
+        for task in fresh:
+            before = self._statuses.get(task.id)
+            loaded = table.loaded_task(task.id)
+            if before is None and loaded is not None:
+                before = loaded.status
+            self._statuses[task.id] = task.status
+            if before is not None and before != task.status:
+                counts_changed = True
+                if not before.is_final and task.status.is_final:
+                    self.ctx_app.task_finished(task)
+            elif before is None:
+                counts_changed = True
+        self.tasks.apply(fresh)
+        for task in fresh:
+            if self.selected is not None and task.id == self.selected.id:
+                self._show_selected(task)
+        if counts_changed:
+            self.repos_refresh_soon()
+        if self._pending_select is not None and table.loaded_task(self._pending_select):
+            self.select_task_row(self._pending_select)
+
+    def repos_refresh_soon(self) -> None:
+        """Re-read the open-task counts, at most once a second."""
+        if self._repos_timer is None:
+
+            def fire() -> None:
+                self._repos_timer = None
+                self.repos.reload()
+
+            self._repos_timer = self.set_timer(1.0, fire)
+
+    @on(TaskEventsAppended)
+    def _events_appended(self, message: TaskEventsAppended) -> None:
+        self.chat.events_appended(message.task_id, message.seq)
+
+    # -- selection --------------------------------------------------------------------------
+
+    @on(ReposPane.Selected)
+    def _repo_selected(self, message: ReposPane.Selected) -> None:
+        self.repository = message.repository
+        repo = message.repository
+        self.tasks.set_repository(repo.id if repo else None, repo.display_name if repo else None)
+
+    @on(TasksTable.TaskHighlighted)
+    def _task_highlighted(self, message: TasksTable.TaskHighlighted) -> None:
+        task = message.task
+        self.selected = task
+        if task is not None:
+            self._statuses.setdefault(task.id, task.status)
+        self.chat.show_task(task)
+        self._diff_soon(task)
+
+    def _diff_soon(self, task: Task | None) -> None:
+        """Show the task's diff once the cursor rests (reading a diff is git work)."""
+        if self._diff_timer is not None:
+            self._diff_timer.stop()
+
+        def fire() -> None:
+            self._diff_timer = None
+            if self.selected is task:
+                self.review.show_task(task)
+
+        self._diff_timer = self.set_timer(0.15, fire)
+
+    def _show_selected(self, task: Task) -> None:
+        self.selected = task
+        self.chat.show_task(task)
+        self.review.show_task(task)
+
+    def select_task_row(self, task_id: UUID) -> None:
+        table = self.tasks.table
+        if table.loaded_task(task_id) is None:
+            self._pending_select = task_id
+            return
+        self._pending_select = None
+        table.move_cursor(row=table.get_row_index(str(task_id)), animate=False)
+
+    def jump_to_task(self, task: Task) -> None:
+        """Select `task`, loading the list from it when it is not among the loaded rows."""
+        table = self.tasks.table
+        if table.loaded_task(task.id) is not None:
+            self.select_task_row(task.id)
+        else:
+            self.repos.table.move_cursor(row=0, animate=False)
+            table.reload(self.tasks.reset_filters(), anchor=task)
+        self.tasks.focus_main()
+
+    def jump_to_repository(self, repo: Repository) -> None:
+        self.repos.reload(select=repo.id)
+        self.repos.focus_main()
+
+    # -- actions on tasks -------------------------------------------------------------------
+
+    def action_new_task(self, *, model: str | None = None, prompt: str | None = None) -> None:
+        from asynccoder_tui.tui.screens.new_task import NewTaskScreen
+
+        if self.ctx_app.context is None:
+            self.notify("Still connecting to the database…", severity="warning")
+            return
+        self.app.push_screen(
+            NewTaskScreen(
+                repository=self.repository or self.repos.first_repository(),
+                model=model,
+                prompt=prompt,
+            ),
+            self._submitted,
+        )
+
+    def _submitted(self, task: Task | None) -> None:
+        if task is None:
+            return
+        self._statuses[task.id] = task.status
+        self.notify(
+            f"{safe(task.title, 60)}  ·  {task.held_credits:,} credits held",
+            title="Task queued",
+            markup=False,
+        )
+        self.tasks.apply([task])
+        self.select_task_row(task.id)
+        self.tasks.focus_main()
+        self.repos_refresh_soon()
+
+    def _require_selected(self) -> Task | None:
+        if self.selected is None:
+            self.notify("Select a task first", severity="warning", timeout=3)
+        return self.selected
+
+    def action_cancel_task(self) -> None:
+        task = self._require_selected()
+        if task is not None:
+            self.cancel_task(task.id)
+
+    @work(group="task-action", exit_on_error=False)
+    async def cancel_task(self, task_id: UUID) -> None:
+        from asynccoder_tui.services import tasks
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        with self.ctx_app.reporting("cancel the task"):
+            task = await tasks.cancel(ctx, task_id)
+            word = "Cancelling" if task.status is TaskStatus.RUNNING else "Cancelled"
+            self.notify(f"{word}: {safe(task.title, 60)}", markup=False)
+            self.show_tasks([task])
+
+    def action_retry_task(self) -> None:
+        task = self._require_selected()
+        if task is not None:
+            self.retry_task(task.id)
+
+    @work(group="task-action", exit_on_error=False)
+    async def retry_task(self, task_id: UUID) -> None:
+        from asynccoder_tui.services import tasks
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        with self.ctx_app.reporting("retry the task"):
+            task = await tasks.retry(ctx, task_id)
+            self.notify(f"Queued again: {safe(task.title, 60)}", markup=False)
+            self.show_tasks([task])
+
+    def action_follow_up(self) -> None:
+        if self._require_selected() is not None:
+            self.chat.action_focus_input()
+
+    def action_reload(self) -> None:
+        self._resync()
+
+    # -- the demo ---------------------------------------------------------------------------
+
+    def start_demo(self) -> None:
+        self._start_demo()
+
+    @work(group="demo", exclusive=True, exit_on_error=False)
+    async def _start_demo(self) -> None:
+        from asynccoder_tui.services import onboarding
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        with self.ctx_app.reporting("create the demo repository"):
+            repo = await onboarding.create_demo(ctx)
+            self.repository = repo
+            self.repos.reload(select=repo.id)
+            self.action_new_task(model=onboarding.DEMO_MODEL, prompt=onboarding.DEMO_PROMPT)

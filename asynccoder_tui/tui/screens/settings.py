@@ -1,0 +1,252 @@
+"""Settings: API keys and the GitHub token (stored encrypted, shown masked), defaults, workers,
+the sandbox's network default, notifications, theme, and the models with their prices.
+
+Plain settings are saved to the config file through the settings service and take effect at
+once (the theme immediately, the worker pool is restarted with the new concurrency). A key is
+never shown again once saved: the field shows its masked form.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static, Switch
+
+from asynccoder_tui.domain.enums import TaskMode
+from asynccoder_tui.tui.format import safe
+
+if TYPE_CHECKING:
+    from asynccoder_tui.tui.app import AsyncCoderApp
+
+SECRETS = (
+    ("anthropic_api_key", "Anthropic API key"),
+    ("openai_api_key", "OpenAI API key"),
+    ("github_token", "GitHub token"),
+)
+
+
+class SettingsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Back", id="settings.close"),
+        Binding("ctrl+s", "save", "Save", id="settings.save"),
+    ]
+
+    @property
+    def ctx_app(self) -> AsyncCoderApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        s = self.ctx_app.settings
+        with VerticalScroll(id="settings"):
+            yield Label(Text("Settings", style="bold"), classes="screen-title")
+            yield Static(
+                Text(f"Saved to {s.config_file}; keys are stored encrypted.", style="dim"),
+                classes="dialog-help",
+            )
+            yield Label(Text("Keys", style="bold"), classes="section-title")
+            for name, label in SECRETS:
+                with Horizontal(classes="form-row"):
+                    yield Label(label, classes="form-label")
+                    yield Static("…", id=f"{name}-masked", classes="masked")
+                    yield Input(placeholder="paste to replace", password=True, id=f"{name}-input")
+                    yield Button("Save", id=f"{name}-save", classes="small")
+                    yield Button("Remove", id=f"{name}-remove", classes="small", variant="error")
+            yield Label(Text("Defaults", style="bold"), classes="section-title")
+            with Horizontal(classes="form-row"):
+                yield Label("Default model", classes="form-label")
+                yield Select[str]([], id="default_model", allow_blank=True, prompt="loading…")
+            with Horizontal(classes="form-row"):
+                yield Label("Default mode", classes="form-label")
+                yield Select[str](
+                    [(m.value, m.value) for m in TaskMode],
+                    value=s.default_mode
+                    if s.default_mode in {m.value for m in TaskMode}
+                    else "code",
+                    allow_blank=False,
+                    id="default_mode",
+                )
+            with Horizontal(classes="form-row"):
+                yield Label("Worker concurrency", classes="form-label")
+                yield Input(str(s.worker_concurrency), id="worker_concurrency", type="integer")
+                yield Static(Text("0 runs no agents in this app", style="dim"), classes="note")
+            with Horizontal(classes="form-row"):
+                yield Label("Max cost per task ($)", classes="form-label")
+                yield Input(str(s.task_max_cost), id="task_max_cost", type="number")
+            with Horizontal(classes="form-row"):
+                yield Label("Sandbox network", classes="form-label")
+                yield Switch(value=s.sandbox_network, id="sandbox_network")
+                yield Static(Text("commands may reach the network", style="dim"), classes="note")
+            with Horizontal(classes="form-row"):
+                yield Label("Bell on finish", classes="form-label")
+                yield Switch(value=s.bell_on_finish, id="bell_on_finish")
+                yield Static(Text("when the app is not in front", style="dim"), classes="note")
+            with Horizontal(classes="form-row"):
+                yield Label("Theme", classes="form-label")
+                themes = sorted(self.app.available_themes)
+                yield Select[str](
+                    [(t, t) for t in themes],
+                    value=self.app.theme if self.app.theme in themes else themes[0],
+                    allow_blank=False,
+                    id="theme",
+                )
+            with Horizontal(classes="dialog-buttons"):
+                yield Static("ctrl+s saves · esc goes back", classes="dialog-hint")
+                yield Button("Save settings", id="save", variant="primary")
+            yield Label(Text("Models and prices (US$ per million tokens)", style="bold"))
+            yield DataTable(id="models", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#models", DataTable).add_columns(
+            "Model", "Provider", "Name", "Input", "Output", "Cache read", "Context", "Active"
+        )
+        self.load()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    @work(group="settings-load", exclusive=True, exit_on_error=False)
+    async def load(self) -> None:
+        from asynccoder_tui.services import github, models
+        from asynccoder_tui.services.settings import masked
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        with self.ctx_app.reporting("read the settings"):
+            for name, _ in SECRETS[:2]:
+                self._masked(name, masked(getattr(ctx.settings, name)))
+            token = await github.resolve_token(ctx)
+            from pydantic import SecretStr
+
+            self._masked("github_token", masked(SecretStr(token) if token else None))
+            available = await models.list_models(ctx, active_only=False)
+            select = self.query_one("#default_model", Select)
+            select.set_options([(safe(m.name, 40), m.name) for m in available if m.active])
+            if ctx.settings.default_model in {m.name for m in available}:
+                select.value = ctx.settings.default_model
+            table = self.query_one("#models", DataTable)
+            table.clear()
+            for m in available:
+                table.add_row(
+                    Text(safe(m.name, 30)),
+                    Text(m.provider.value),
+                    Text(safe(m.display_name, 30)),
+                    Text(f"{m.input_price}", justify="right"),
+                    Text(f"{m.output_price}", justify="right"),
+                    Text(f"{m.cache_read_price}", justify="right"),
+                    Text(f"{m.context_window:,}", justify="right"),
+                    Text("yes" if m.active else "no"),
+                )
+
+    def _masked(self, name: str, text: str) -> None:
+        self.query_one(f"#{name}-masked", Static).update(Text(text, style="dim"))
+
+    # -- keys -------------------------------------------------------------------------------
+
+    @on(Button.Pressed, ".small")
+    def _key_button(self, event: Button.Pressed) -> None:
+        event.stop()
+        button_id = event.button.id or ""
+        name, _, verb = button_id.rpartition("-")
+        if verb == "save":
+            value = self.query_one(f"#{name}-input", Input).value
+            self.save_secret(name, value)
+        elif verb == "remove":
+            self.remove_secret(name)
+
+    @work(group="settings-keys", exit_on_error=False)
+    async def save_secret(self, name: str, value: str) -> None:
+        from pydantic import SecretStr
+
+        from asynccoder_tui.services import github, settings
+        from asynccoder_tui.services.settings import masked
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        with self.ctx_app.reporting("save the key"):
+            if not value.strip():
+                self.notify("Paste the key into the field first", severity="warning")
+                return
+            if name == "github_token":
+                await github.save_token(ctx, value)
+            else:
+                await settings.save_api_key(ctx, name, value)
+            self.ctx_app.settings = ctx.settings
+            self.query_one(f"#{name}-input", Input).value = ""
+            self._masked(name, masked(SecretStr(value.strip())))
+            self.notify("Saved (encrypted)", title="Settings")
+
+    @work(group="settings-keys", exit_on_error=False)
+    async def remove_secret(self, name: str) -> None:
+        from asynccoder_tui.services import github, settings
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        with self.ctx_app.reporting("remove the key"):
+            if name == "github_token":
+                await github.remove_token(ctx)
+            else:
+                await settings.remove_api_key(ctx, name)
+            self.ctx_app.settings = ctx.settings
+            self._masked(name, "not set")
+            self.notify("Removed", title="Settings")
+
+    # -- plain settings ---------------------------------------------------------------------
+
+    @on(Select.Changed, "#theme")
+    def _theme_changed(self, event: Select.Changed) -> None:
+        if event.value is not Select.BLANK:
+            self.app.theme = str(event.value)
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    def changes(self) -> dict[str, Any]:
+        s = self.ctx_app.settings
+        wanted: dict[str, Any] = {
+            "default_mode": self.query_one("#default_mode", Select).value,
+            "worker_concurrency": self.query_one("#worker_concurrency", Input).value.strip(),
+            "task_max_cost": self.query_one("#task_max_cost", Input).value.strip(),
+            "sandbox_network": self.query_one("#sandbox_network", Switch).value,
+            "bell_on_finish": self.query_one("#bell_on_finish", Switch).value,
+            "theme": self.query_one("#theme", Select).value,
+        }
+        model = self.query_one("#default_model", Select).value
+        if model is not Select.BLANK:
+            wanted["default_model"] = model
+        return {
+            k: v
+            for k, v in wanted.items()
+            if v is not Select.BLANK and str(v) != str(getattr(s, k))
+        }
+
+    def action_save(self) -> None:
+        self.save()
+
+    @work(group="settings-save", exclusive=True, exit_on_error=False)
+    async def save(self) -> None:
+        from asynccoder_tui.services import settings
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        changes = self.changes()
+        if not changes:
+            self.notify("Nothing changed", timeout=2)
+            return
+        with self.ctx_app.reporting("save the settings"):
+            before = self.ctx_app.settings.worker_concurrency
+            self.ctx_app.settings = await settings.save_settings(ctx, changes)
+            self.notify(f"Saved: {', '.join(sorted(changes))}", title="Settings")
+            if self.ctx_app.settings.worker_concurrency != before:
+                await self.ctx_app.restart_workers()

@@ -1,0 +1,360 @@
+"""The diff pane: review the selected task's changes and open its pull request.
+
+The file list is read first (with +/- counts); each file's hunks are read when the diff view
+asks for them (as the file nears the screen). Rejecting a hunk reverts it in the task's
+workspace through the review service, then re-reads that file, so what is shown is always what
+the workspace holds. Comments on hunks are collected here and sent to the agent together as
+one follow-up (`s`); `p` opens the pull-request dialog.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from typing import TYPE_CHECKING, Any, ClassVar
+from uuid import UUID
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from asynccoder_tui.domain.enums import TaskStatus
+from asynccoder_tui.domain.errors import ConflictError, GitError, WorkspaceError
+from asynccoder_tui.domain.models import Task
+from asynccoder_tui.tui.format import safe
+from asynccoder_tui.tui.widgets import diff_messages
+from asynccoder_tui.tui.widgets.diff_model import DiffFile, DiffHunk
+from asynccoder_tui.tui.widgets.diff_view import DiffView
+
+if TYPE_CHECKING:
+    from asynccoder_tui.tui.app import AsyncCoderApp
+
+
+def to_diff_file(change: Any) -> DiffFile:
+    """A version-control `FileChange` as the diff view's `DiffFile` (hunks not loaded)."""
+    kind = getattr(change.kind, "value", str(change.kind))
+    return DiffFile(
+        path=change.path,
+        kind=kind,
+        old_path=change.old_path,
+        added=change.added or 0,
+        removed=change.removed or 0,
+        binary=bool(change.binary),
+        old_mode=change.old_mode,
+        new_mode=change.new_mode,
+        hunks=() if change.binary else None,
+    )
+
+
+def to_diff_hunks(file_diff: Any) -> list[DiffHunk]:
+    return [
+        DiffHunk(header=h.header, old_start=h.old_start, new_start=h.new_start, lines=h.lines)
+        for h in file_diff.hunks
+    ]
+
+
+class ReviewPane(Vertical):
+    """Pane 4: the diff of the selected task."""
+
+    BORDER_TITLE = "4 Diff"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "send_comments", "Send comments", id="diff.send_comments"),
+        Binding("p", "pull_request", "Pull request", id="diff.pull_request"),
+        Binding("R", "refresh", "Refresh diff", id="diff.refresh"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="pane")
+        self.shown_task: Task | None = None
+        self.task_id: UUID | None = None
+        self.hunk_ids: dict[str, list[str]] = {}
+        self.hunk_headers: dict[str, list[str]] = {}
+        self.comments: list[Any] = []
+        self._generation = 0
+        self._loaded_status: TaskStatus | None = None
+
+    @property
+    def ctx_app(self) -> AsyncCoderApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static("Select a task to review its changes.", id="diff-summary")
+        yield DiffView(id="diff-view")
+
+    @property
+    def view(self) -> DiffView:
+        return self.query_one(DiffView)
+
+    def focus_main(self) -> None:
+        self.view.focus()
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def show_task(self, task: Task | None) -> None:
+        """Show `task`'s diff; re-read it when the task is another one or has just finished."""
+        previous = self.shown_task
+        self.shown_task = task
+        if task is None:
+            self.task_id = None
+            self._generation += 1
+            self.view.set_files([])
+            self._say("Select a task to review its changes.")
+            return
+        if task.id != self.task_id:
+            self.task_id = task.id
+            self.comments = []
+            self._generation += 1
+            self.view.set_files([])
+            self._say("Loading changes…")
+            self.load()
+        elif (previous is not None and previous.status != task.status and task.status.is_final) or (
+            previous is not None and previous.attempt != task.attempt
+        ):
+            self.load()
+        else:
+            self._show_summary()
+
+    def _say(self, text: str | Text) -> None:
+        self.query_one("#diff-summary", Static).update(text)
+
+    def _show_summary(self) -> None:
+        files = self.view.files
+        task = self.shown_task
+        if task is None:
+            return
+        added = sum(f.added for f in files)
+        removed = sum(f.removed for f in files)
+        line = Text.assemble(
+            (f"{len(files)} file{'s' if len(files) != 1 else ''} ", "bold"),
+            (f"+{added}", "green"),
+            " ",
+            (f"-{removed}", "red"),
+        )
+        if self.comments:
+            line.append(f"  ·  {len(self.comments)} comment(s) to send (s)", style="yellow")
+        if task.pr_url:
+            line.append(f"  ·  PR {task.pr_state.value if task.pr_state else ''}: ", style="dim")
+            line.append(safe(task.pr_url), style="cyan")
+        elif task.status is TaskStatus.RUNNING:
+            line.append("  ·  the agent is still working (R refreshes)", style="dim")
+        elif task.status is TaskStatus.COMPLETED and files:
+            line.append("  ·  p opens a pull request", style="dim")
+        self._say(line)
+
+    def load(self) -> None:
+        self._load(self._generation)
+
+    @work(group="diff-load", exclusive=True, exit_on_error=False)
+    async def _load(self, generation: int) -> None:
+        from asynccoder_tui.services import review
+
+        ctx = self.ctx_app.context
+        task = self.shown_task
+        if ctx is None or task is None:
+            return
+        if task.status is TaskStatus.QUEUED and task.work_branch is None:
+            self._say("Queued: the diff shows once the agent starts working.")
+            return
+        try:
+            changes = await review.changed_files(ctx, task.id, stats=True)
+        except (WorkspaceError, GitError, ConflictError) as err:
+            self._say(Text(safe(err), style="yellow"))  # in the pane: not an emergency
+            return
+        except Exception as err:
+            self.ctx_app.report_error(err, "read the diff")
+            return
+        if (
+            generation != self._generation
+            or self.shown_task is None
+            or self.shown_task.id != task.id
+        ):
+            return
+        self.hunk_ids = {}
+        self.hunk_headers = {}
+        self.view.set_files([to_diff_file(c) for c in changes])
+        if not changes:
+            self._say("No changes yet." if not task.status.is_final else "No changes.")
+        else:
+            self._show_summary()
+
+    @on(DiffView.FileHunksNeeded)
+    def _hunks_needed(self, event: diff_messages.FileHunksNeeded) -> None:
+        event.stop()
+        self.load_hunks(event.path, self._generation)
+
+    @work(group="diff-hunks", exit_on_error=False)
+    async def load_hunks(self, path: str, generation: int) -> None:
+        from asynccoder_tui.services import review
+
+        ctx = self.ctx_app.context
+        if ctx is None or self.task_id is None:
+            return
+        with self.ctx_app.reporting(f"read the changes of {safe(path, 60)}"):
+            diff = await review.file_hunks(ctx, self.task_id, path)
+            if generation != self._generation:
+                return
+            self.hunk_ids[path] = [h.id for h in diff.hunks]
+            self.hunk_headers[path] = [h.header for h in diff.hunks]
+            self.view.set_file_hunks(path, to_diff_hunks(diff))
+
+    def action_refresh(self) -> None:
+        if self.shown_task is not None:
+            self._generation += 1
+            self.load()
+
+    # -- review actions ---------------------------------------------------------------------
+
+    @on(DiffView.HunkDecision)
+    def _decision(self, event: diff_messages.HunkDecision) -> None:
+        event.stop()
+        if event.rejected:
+            self.reject(event.path, event.hunk_index, self._generation)
+
+    @work(group="diff-reject", exit_on_error=False)
+    async def reject(self, path: str, index: int, generation: int) -> None:
+        from asynccoder_tui.services import review
+
+        ctx = self.ctx_app.context
+        if ctx is None or self.task_id is None:
+            return
+        ids = self.hunk_ids.get(path, [])
+        try:
+            with self.ctx_app.reporting("reject the hunk"):
+                await review.reject_hunk(
+                    ctx, self.task_id, path, index, hunk_id=ids[index] if index < len(ids) else None
+                )
+                self.notify(f"Hunk reverted in {safe(path, 60)}", title="Review", markup=False)
+        finally:
+            self.view.set_hunk_rejected(path, index, False)
+        if generation == self._generation:
+            await self._reread_file(path)
+
+    async def _reread_file(self, path: str) -> None:
+        from asynccoder_tui.services import review
+
+        ctx = self.ctx_app.context
+        if ctx is None or self.task_id is None:
+            return
+        with self.ctx_app.reporting("re-read the diff"):
+            diff = await review.file_hunks(ctx, self.task_id, path)
+            self.hunk_ids[path] = [h.id for h in diff.hunks]
+            self.hunk_headers[path] = [h.header for h in diff.hunks]
+            if diff.hunks or diff.binary:
+                self.view.set_file_hunks(path, to_diff_hunks(diff))
+            else:  # the whole file is back to its base: re-read the file list
+                self.load()
+
+    @on(DiffView.HunkCommentRequested)
+    def _comment_requested(self, event: diff_messages.HunkCommentRequested) -> None:
+        event.stop()
+        from asynccoder_tui.tui.screens.dialogs import TextPrompt
+
+        headers = self.hunk_headers.get(event.path, [])
+        header = headers[event.hunk_index] if event.hunk_index < len(headers) else ""
+        path, index = event.path, event.hunk_index
+
+        def done(text: str | None) -> None:
+            if text and text.strip():
+                self.add_comment(path, index, header, text.strip())
+
+        self.app.push_screen(
+            TextPrompt(
+                f"Comment on {safe(path, 60)}",
+                safe(header, 100) or f"hunk {index + 1}",
+                placeholder="what should the agent change here?",
+                submit="Add comment",
+                multiline=True,
+            ),
+            done,
+        )
+
+    def add_comment(self, path: str, index: int, header: str, text: str) -> None:
+        from asynccoder_tui.services.review import HunkComment
+
+        line = None
+        files = {f.path: f for f in self.view.files}
+        entry = files.get(path)
+        if entry is not None and entry.hunks is not None and index < len(entry.hunks):
+            line = entry.hunks[index].new_start
+        self.comments.append(HunkComment(path=path, line=line, hunk_header=header, text=text))
+        self._show_summary()
+        self.notify(
+            f"{len(self.comments)} comment(s) waiting; s sends them to the agent",
+            title="Review",
+            timeout=4,
+        )
+
+    def action_send_comments(self) -> None:
+        if not self.comments or self.task_id is None:
+            self.notify("There are no comments to send", severity="warning", timeout=3)
+            return
+        self.send_comments(self.task_id, list(self.comments))
+
+    @work(group="diff-comments", exit_on_error=False)
+    async def send_comments(self, task_id: UUID, comments: list[Any]) -> None:
+        from asynccoder_tui.services import review
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        with self.ctx_app.reporting("send the comments"):
+            await review.send_comments(ctx, task_id, comments)
+            if self.task_id == task_id:
+                self.comments = []
+                self._show_summary()
+            self.notify(f"{len(comments)} comment(s) sent to the agent", title="Review")
+
+    @on(DiffView.FileReviewed)
+    def _reviewed(self, event: diff_messages.FileReviewed) -> None:
+        event.stop()
+
+    @on(DiffView.OpenInEditor)
+    def _open_editor(self, event: diff_messages.OpenInEditor) -> None:
+        event.stop()
+        self.open_in_editor(event.path, event.line)
+
+    @work(group="diff-editor", exit_on_error=False)
+    async def open_in_editor(self, path: str, line: int | None) -> None:
+        import asyncio
+        import subprocess
+
+        from asynccoder_tui.services import review
+
+        ctx = self.ctx_app.context
+        task = self.shown_task
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if ctx is None or task is None:
+            return
+        if not editor:
+            self.notify("Set $EDITOR to open files from the diff", severity="warning")
+            return
+        with self.ctx_app.reporting("open the editor"):
+            ws = await review.task_workspace(ctx, task)
+            target = (ws.path / path).resolve()
+            if not target.is_relative_to(ws.path.resolve()):
+                raise ValueError("the path leaves the workspace")
+            command = [*shlex.split(editor)]
+            if line and os.path.basename(command[0]) in ("vi", "vim", "nvim", "nano", "emacs"):
+                command.append(f"+{line}")
+            command.append(str(target))
+            with self.app.suspend():
+                await asyncio.to_thread(subprocess.run, command, check=False)
+            self.action_refresh()
+
+    def action_pull_request(self) -> None:
+        from asynccoder_tui.tui.screens.pull_request import PullRequestScreen
+
+        task = self.shown_task
+        if task is None:
+            self.app.bell()
+            return
+        if task.status is not TaskStatus.COMPLETED:
+            self.notify(
+                f"The task is {task.status.value}; pull requests open from completed tasks",
+                severity="warning",
+            )
+            return
+        self.app.push_screen(PullRequestScreen(task))
