@@ -116,7 +116,9 @@ def _copy_index(git_dir: Path) -> tuple[Path, bool]:
     index = Path(name)
     source = git_dir / "index"
     if source.is_file():
-        shutil.copyfile(source, index)
+        # copy2 keeps the modification time: git compares it with each entry's to spot
+        # "racily clean" entries, files changed in the same second the index was written.
+        shutil.copy2(source, index)
         return index, True
     index.unlink()
     return index, False

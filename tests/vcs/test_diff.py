@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -218,3 +220,17 @@ async def test_committed_changes_stay_in_the_diff_against_the_base(
     assert changes["docs/guide.md"].removed == 40
     await manager.revert_file(ws, "docs/guide.md")
     assert (ws.path / "docs" / "guide.md").read_text().startswith("para 1\n")
+
+
+async def test_same_size_rewrite_in_the_second_of_the_last_index_write_is_seen(
+    manager: WorkspaceManager, ws: Workspace
+) -> None:
+    """Racy git: the private index copy must keep the index's timestamp, or git trusts a stat
+    that matches although the content changed."""
+    logo = ws.path / "logo.bin"
+    await asyncio.sleep(1 - time.time() % 1 + 0.01)  # just after a second boundary
+    logo.write_bytes(BINARY)
+    git(ws.path, "update-index", "-q", "--refresh")  # the index caches this very stat
+    logo.write_bytes(BINARY[::-1])  # same size, same second
+    await asyncio.sleep(1.1)  # the listing happens a second later
+    assert [c.path for c in await manager.diff_files(ws)] == ["logo.bin"]
