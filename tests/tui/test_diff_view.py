@@ -346,6 +346,19 @@ async def test_switching_theme_repaints_in_the_new_colours() -> None:
         assert dark != light
 
 
+async def test_code_is_highlighted_for_the_file_language() -> None:
+    body = [" fn main() {", '-    let name = "old";', '+    let name = "new"; // renamed', " }"]
+    files = [DiffFile("src/main.rs", added=1, removed=1, hunks=[hunk(1, 1, body)])]
+    app = DiffHost(files)
+    async with app.run_test(size=(100, 20)) as pilot:
+        view = app.query_one(DiffView)
+        await pilot.pause()
+        await pilot.pause()
+        row = next(y for y in range(10) if "renamed" in view.render_line(y).text)
+        colours = {segment.style.color for segment in view.render_line(row) if segment.style}
+        assert len(colours) >= 4  # numbers, sign, keyword, string, comment…
+
+
 # -- lazy loading -----------------------------------------------------------------------------
 
 

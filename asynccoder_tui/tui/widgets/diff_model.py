@@ -13,6 +13,7 @@ Nothing here draws; `diff_render.py` turns rows into strips.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -80,15 +81,39 @@ class Row:
     """BODY: unified line index or split pair index; META: which meta line."""
 
 
+_CHANGE_BLOCK = re.compile(r"(-+)(\++)")
+
+
+def split_row_count(lines: Sequence[str]) -> int:
+    """Rows a hunk takes side by side, without building its pairs (a layout of 100,000 lines
+    must not walk them in Python): every line takes a row, less one for each removed line
+    paired with an added one. In a block of d removals then a additions, min(d, a) pairs; and
+    "-"*k + "+"*k occurs once in a block exactly when k <= min(d, a).
+    """
+    kinds = "".join([line[:1] or " " for line in lines])
+    paired = 0
+    k = 1
+    while k <= 32:
+        found = kinds.count("-" * k + "+" * k)
+        if not found:
+            return len(lines) - paired
+        paired += found
+        k += 1
+    for removed, added in _CHANGE_BLOCK.findall(kinds):
+        paired += max(0, min(len(removed), len(added)) - 32)
+    return len(lines) - paired
+
+
 class HunkLayout:
     """Per-hunk facts computed on first use: line numbers and side-by-side pairs."""
 
-    __slots__ = ("_numbers", "_pairs", "hunk")
+    __slots__ = ("_numbers", "_pairs", "_split_rows", "hunk")
 
     def __init__(self, hunk: DiffHunk) -> None:
         self.hunk = hunk
         self._numbers: tuple[list[int], list[int]] | None = None
         self._pairs: list[tuple[int, int]] | None = None
+        self._split_rows: int | None = None
 
     @property
     def numbers(self) -> tuple[list[int], list[int]]:
@@ -157,7 +182,13 @@ class HunkLayout:
         return self._pairs
 
     def body_rows(self, split: bool) -> int:
-        return len(self.pairs) if split else len(self.hunk.lines)
+        if not split:
+            return len(self.hunk.lines)
+        if self._pairs is not None:
+            return len(self._pairs)
+        if self._split_rows is None:
+            self._split_rows = split_row_count(self.hunk.lines)
+        return self._split_rows
 
     def pair_of_line(self, line_index: int) -> int:
         """The side-by-side row that shows unified line `line_index`."""

@@ -46,11 +46,13 @@ from asynccoder_tui.tui.widgets.diff_render import (
     RowState,
     highlight_hunk_lines,
 )
+from asynccoder_tui.tui.widgets.inert import inert
 from asynccoder_tui.tui.widgets.segments import foreground
+from asynccoder_tui.tui.widgets.syntax import lexer_for_path, lexer_ready
 
 __all__ = ["DiffFile", "DiffHunk", "DiffView"]
 
-HIGHLIGHT_CHUNK = 200
+HIGHLIGHT_CHUNK = 100
 """Lines highlighted together; a hunk of 50,000 lines is highlighted a screenful at a time."""
 
 
@@ -141,6 +143,7 @@ class DiffView(DiffNavigation, can_focus=True):
         self._styles: dict[str, Style] | None = None
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(2048)
         self._code: LRUCache[tuple[object, ...], list[Text]] = LRUCache(512)
+        self._loading_lexers: set[str] = set()
         self.set_reactive(DiffView.layout_mode, layout_mode)
         self.set_files(files)
 
@@ -296,6 +299,15 @@ class DiffView(DiffNavigation, can_focus=True):
     def watch_layout_mode(self) -> None:
         self._relayout_split()
 
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # Choose unified or split before the first frame at this size is painted, not after.
+        resized = super()._size_updated(size, virtual_size, container_size, layout)
+        if self.layout_mode == "auto" and self._want_split() != self._layout.split:
+            self._relayout_split()
+        return resized
+
     def on_resize(self, event: events.Resize) -> None:
         self._relayout_split()
         self._changed()
@@ -382,6 +394,11 @@ class DiffView(DiffNavigation, can_focus=True):
             )
         return RowState(cursor=cursor, current=current)
 
+    def _load_lexer(self, path: str) -> None:
+        lexer_for_path(path)
+        self._loading_lexers.discard(path)
+        self._changed()
+
     def _code_text(self, file_index: int, hunk_index: int, line_index: int) -> Text:
         chunk = line_index // HIGHLIGHT_CHUNK
         file = self._files[file_index]
@@ -391,10 +408,15 @@ class DiffView(DiffNavigation, can_focus=True):
         if texts is None:
             assert file.hunks is not None
             lines = file.hunks[hunk_index].hunk.lines
+            path = file.entry.path
+            if not lexer_ready(path):
+                # Loading a lexer costs tens of ms: paint plain now, colour in the next frame.
+                if path not in self._loading_lexers:
+                    self._loading_lexers.add(path)
+                    self.call_later(self._load_lexer, path)
+                return Text(inert(lines[line_index][1:MAX_LINE]))
             start = chunk * HIGHLIGHT_CHUNK
-            texts = highlight_hunk_lines(
-                file.entry.path, lines[start : start + HIGHLIGHT_CHUNK], dark
-            )
+            texts = highlight_hunk_lines(path, lines[start : start + HIGHLIGHT_CHUNK], dark)
             self._code[key] = texts
         return texts[line_index % HIGHLIGHT_CHUNK]
 

@@ -52,24 +52,28 @@ def _lexer_table() -> tuple[dict[str, str], dict[str, str], list[tuple[str, str]
     return by_ext, by_name, patterns
 
 
-@lru_cache(maxsize=256)
+_LOADED: dict[str, Lexer | None] = {}
+"""Lexers by Pygments name, once loaded (importing and compiling one takes tens of ms)."""
+
+
 def _lexer_by_name(name: str) -> Lexer | None:
+    if name in _LOADED:
+        return _LOADED[name]
     from pygments.lexers import find_lexer_class
 
+    lexer: Lexer | None = None
     try:
         cls = find_lexer_class(name)
+        if cls is not None:
+            lexer = cls(stripnl=False, ensurenl=False, tabsize=4)
     except Exception:  # a broken third-party lexer must not break the view
         log.exception("loading lexer %s failed", name)
-        return None
-    if cls is None:
-        return None
-    return cls(stripnl=False, ensurenl=False, tabsize=4)
+    _LOADED[name] = lexer
+    return lexer
 
 
-@lru_cache(maxsize=1024)
-def lexer_for_path(path: str) -> Lexer | None:
-    """The lexer for a file name, or None for plain text (unknown or no highlighting wanted)."""
-    base = posixpath.basename(path)
+@lru_cache(maxsize=4096)
+def _lexer_name(base: str) -> str | None:
     by_ext, by_name, patterns = _lexer_table()
     name = by_name.get(base)
     if name is None:
@@ -80,9 +84,27 @@ def lexer_for_path(path: str) -> Lexer | None:
             if fnmatch.fnmatchcase(base, pattern):
                 name = candidate
                 break
-    if name is None or name in ("Text only", "Text output"):
+    if name in ("Text only", "Text output"):
         return None
-    return _lexer_by_name(name)
+    return name
+
+
+def lexer_for_path(path: str) -> Lexer | None:
+    """The lexer for a file name, or None for plain text (unknown or no highlighting wanted).
+
+    The first call for a language loads its lexer, which takes tens of milliseconds; see
+    `lexer_ready()` to avoid paying that inside a frame.
+    """
+    name = _lexer_name(posixpath.basename(path))
+    return None if name is None else _lexer_by_name(name)
+
+
+def lexer_ready(path: str) -> bool:
+    """Whether `lexer_for_path(path)` would answer at once (nothing left to load)."""
+    if _lexer_table.cache_info().currsize == 0:
+        return False
+    name = _lexer_name(posixpath.basename(path))
+    return name is None or name in _LOADED
 
 
 @lru_cache(maxsize=1024)
