@@ -249,23 +249,39 @@ class TranscriptView(ScrollView, can_focus=True):
         finally:
             self._programmatic = False
 
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # Measure at the new width before the first frame at this size is painted.
+        resized = super()._size_updated(size, virtual_size, container_size, layout)
+        if self.scrollable_content_region.width != self._width:
+            self._apply_width()
+        return resized
+
     def on_resize(self, event: events.Resize) -> None:
-        width = self.scrollable_content_region.width
-        if width != self._width:
-            top = int(self.scroll_offset.y)
-            anchor = self._item_at(top)
-            offset = top - self._starts[anchor] if anchor is not None else 0
-            self._width = width
-            self._strips.clear()
-            self._remeasure(0)
-            self.virtual_size = Size(self._width, self._starts[-1])
-            if anchor is not None and not self._following:
-                within = min(offset, max(0, self._heights[anchor] - 1))
-                self._scroll_to_row(self._starts[anchor] + within)
+        self._apply_width()
         if self._following:
             self._scroll_to_row(self.max_scroll_y)
             self.call_after_refresh(self._keep_following)
         self.refresh()
+
+    def _apply_width(self) -> None:
+        """Re-measure every item at the current width, keeping the top item in place."""
+        width = self.scrollable_content_region.width
+        if width == self._width:
+            return
+        top = int(self.scroll_offset.y)
+        anchor = self._item_at(top)
+        offset = top - self._starts[anchor] if anchor is not None else 0
+        self._width = width
+        self._strips.clear()
+        self._remeasure(0)
+        self.virtual_size = Size(self._width, self._starts[-1])
+        if self._following:
+            self._scroll_to_row(self.max_scroll_y)
+        elif anchor is not None:
+            within = min(offset, max(0, self._heights[anchor] - 1))
+            self._scroll_to_row(self._starts[anchor] + within)
 
     def _keep_following(self) -> None:
         if self._following:
