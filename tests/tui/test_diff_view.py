@@ -287,6 +287,22 @@ async def test_marks_survive_the_first_load_but_not_a_reread() -> None:
         assert view.rejected_hunks("pkg/module_0.py") == frozenset()
 
 
+async def test_a_new_change_set_never_shows_the_old_one() -> None:
+    app = DiffHost(sample_files())
+    async with app.run_test(size=(120, 30)) as pilot:
+        view = app.query_one(DiffView)
+        assert any("payload" in line for line in screen_text(view))
+        replacement = [
+            DiffFile(
+                "src/api.py", added=1, hunks=[hunk(1, 1, [" def handler_0(request):", "+    pass"])]
+            )
+        ]
+        view.set_files(replacement)
+        await pilot.pause()
+        shown = "\n".join(screen_text(view))
+        assert "payload" not in shown and "+     pass" in shown
+
+
 # -- layout -----------------------------------------------------------------------------------
 
 

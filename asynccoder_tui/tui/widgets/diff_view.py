@@ -193,6 +193,8 @@ class DiffView(DiffNavigation, can_focus=True):
         """Show a new change set (review state starts empty); the cursor goes to the top."""
         self._files = [FileLayout.of(f) for f in files]
         self._by_path = {f.path: i for i, f in enumerate(files)}
+        self._code.clear()  # keyed by file position: nothing of the old set may show
+        self._strips.clear()
         self._layout = DiffLayout(self._files, self._want_split())
         self._cursor = 0
         self._changed()
