@@ -1,38 +1,50 @@
-"""The app paints first, then connects; database problems show on screen, not as a crash."""
+"""Start-up: the app paints before it reaches the database, says so when it cannot, shows the
+user and balance once connected, welcomes a first-time user and quits cleanly."""
 
 from __future__ import annotations
 
-import asyncio
-
-from textual.widgets import Static
+from pathlib import Path
 
 from asynccoder_tui.config import load_settings
 from asynccoder_tui.tui.app import AsyncCoderApp
 
-
-async def _wait_for(app: AsyncCoderApp, pilot, text: str, timeout: float = 20) -> str:
-    status = app.query_one("#status", Static)
-    for _ in range(int(timeout / 0.05)):
-        shown = str(status.render())
-        if text in shown:
-            return shown
-        await pilot.pause(0.05)
-    raise AssertionError(f"{text!r} never shown; last: {status.render()!s}")
+from .conftest import ready, screen_text, until
 
 
-async def test_shows_database_status_and_repository_count(db_url: str) -> None:
-    app = AsyncCoderApp(load_settings(database_url=db_url))
-    async with app.run_test(size=(100, 30)) as pilot:
-        shown = await _wait_for(app, pilot, "Database ready")
-        assert "Repositories: 0" in shown and "User: local" in shown
-        await pilot.press("q")
-    assert app.return_code in (0, None)
-
-
-async def test_unreachable_database_is_shown_not_raised() -> None:
+async def test_unreachable_database_shows_a_banner_not_a_crash(home: Path) -> None:
     url = "postgresql://u:secretpw@127.0.0.1:1/x"
-    app = AsyncCoderApp(load_settings(database_url=url))
-    async with app.run_test(size=(100, 30)) as pilot:
-        shown = await _wait_for(app, pilot, "Database unavailable")
-        assert "secretpw" not in shown and "127.0.0.1:1" in shown
-        await asyncio.sleep(0)
+    app = AsyncCoderApp(load_settings(database_url=url, worker_concurrency=0))
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = app.main_screen
+        # The first frame is up before any database work: panes are in their loading state.
+        assert main.tasks.loading and main.repos.loading
+        await until(pilot, lambda: main.banner.shown, what="the banner")
+        text = screen_text(app)
+        assert "Cannot open the database" in text and "retrying" in text
+        assert "secretpw" not in text
+        assert app.context is None
+        await pilot.press("n")  # actions that need the database say so instead of failing
+        await pilot.pause(0.1)
+        assert app.screen is main
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_connects_shows_user_balance_and_welcome(ui_settings) -> None:
+    app = AsyncCoderApp(ui_settings())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot, dismiss_welcome=False)
+        header = app.main_screen.header
+        await until(pilot, lambda: header.balance == 10_000, what="the balance")
+        assert header.username and header.connected
+        # First run, no key, no token, no repository: the welcome offers the demo.
+        await until(pilot, lambda: type(app.screen).__name__ == "WelcomeScreen", what="welcome")
+        text = screen_text(app)
+        assert "Try the demo" in text and "ANTHROPIC_API_KEY" in text
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.main_screen, what="the main screen")
+        assert app.local_workers is not None and app.local_workers.pool.status.started
+        assert "No tasks yet" in screen_text(app)
+        await pilot.press("q")
+    assert app.return_code == 0
+    assert app.local_workers is None and app.context is None  # stopped and closed on exit

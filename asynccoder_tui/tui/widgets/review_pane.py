@@ -70,8 +70,8 @@ class ReviewPane(Vertical):
         super().__init__(id=id, classes="pane")
         self.shown_task: Task | None = None
         self.task_id: UUID | None = None
-        self.hunk_ids: dict[str, list[str]] = {}
-        self.hunk_headers: dict[str, list[str]] = {}
+        self.hunks: dict[str, list[Any]] = {}
+        """The review service's hunks of each loaded file (id, header, line numbers)."""
         self.comments: list[Any] = []
         self._generation = 0
         self._loaded_status: TaskStatus | None = None
@@ -172,8 +172,7 @@ class ReviewPane(Vertical):
             or self.shown_task.id != task.id
         ):
             return
-        self.hunk_ids = {}
-        self.hunk_headers = {}
+        self.hunks = {}
         self.view.set_files([to_diff_file(c) for c in changes])
         if not changes:
             self._say("No changes yet." if not task.status.is_final else "No changes.")
@@ -196,8 +195,7 @@ class ReviewPane(Vertical):
             diff = await review.file_hunks(ctx, self.task_id, path)
             if generation != self._generation:
                 return
-            self.hunk_ids[path] = [h.id for h in diff.hunks]
-            self.hunk_headers[path] = [h.header for h in diff.hunks]
+            self.hunks[path] = list(diff.hunks)
             self.view.set_file_hunks(path, to_diff_hunks(diff))
 
     def action_refresh(self) -> None:
@@ -220,11 +218,15 @@ class ReviewPane(Vertical):
         ctx = self.ctx_app.context
         if ctx is None or self.task_id is None:
             return
-        ids = self.hunk_ids.get(path, [])
+        known = self.hunks.get(path, [])
         try:
             with self.ctx_app.reporting("reject the hunk"):
                 await review.reject_hunk(
-                    ctx, self.task_id, path, index, hunk_id=ids[index] if index < len(ids) else None
+                    ctx,
+                    self.task_id,
+                    path,
+                    index,
+                    hunk_id=known[index].id if index < len(known) else None,
                 )
                 self.notify(f"Hunk reverted in {safe(path, 60)}", title="Review", markup=False)
         finally:
@@ -240,8 +242,7 @@ class ReviewPane(Vertical):
             return
         with self.ctx_app.reporting("re-read the diff"):
             diff = await review.file_hunks(ctx, self.task_id, path)
-            self.hunk_ids[path] = [h.id for h in diff.hunks]
-            self.hunk_headers[path] = [h.header for h in diff.hunks]
+            self.hunks[path] = list(diff.hunks)
             if diff.hunks or diff.binary:
                 self.view.set_file_hunks(path, to_diff_hunks(diff))
             else:  # the whole file is back to its base: re-read the file list
@@ -252,18 +253,20 @@ class ReviewPane(Vertical):
         event.stop()
         from asynccoder_tui.tui.screens.dialogs import TextPrompt
 
-        headers = self.hunk_headers.get(event.path, [])
-        header = headers[event.hunk_index] if event.hunk_index < len(headers) else ""
-        path, index = event.path, event.hunk_index
+        known = self.hunks.get(event.path, [])
+        hunk = known[event.hunk_index] if event.hunk_index < len(known) else None
+        header = hunk.header if hunk is not None else ""
+        line = hunk.new_start if hunk is not None else None
+        path = event.path
 
         def done(text: str | None) -> None:
             if text and text.strip():
-                self.add_comment(path, index, header, text.strip())
+                self.add_comment(path, line, header, text.strip())
 
         self.app.push_screen(
             TextPrompt(
                 f"Comment on {safe(path, 60)}",
-                safe(header, 100) or f"hunk {index + 1}",
+                safe(header, 100) or f"hunk {event.hunk_index + 1}",
                 placeholder="what should the agent change here?",
                 submit="Add comment",
                 multiline=True,
@@ -271,14 +274,9 @@ class ReviewPane(Vertical):
             done,
         )
 
-    def add_comment(self, path: str, index: int, header: str, text: str) -> None:
+    def add_comment(self, path: str, line: int | None, header: str, text: str) -> None:
         from asynccoder_tui.services.review import HunkComment
 
-        line = None
-        files = {f.path: f for f in self.view.files}
-        entry = files.get(path)
-        if entry is not None and entry.hunks is not None and index < len(entry.hunks):
-            line = entry.hunks[index].new_start
         self.comments.append(HunkComment(path=path, line=line, hunk_header=header, text=text))
         self._show_summary()
         self.notify(
