@@ -12,6 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
 
+from asynccoder_tui.agent.modes import mode_prefix_tokens
 from asynccoder_tui.agent.tokens import TaskCostEstimate, estimate_task_cost
 from asynccoder_tui.db import audit, events, queue, repositories, results, users
 from asynccoder_tui.db import tasks as tasks_db
@@ -158,18 +159,23 @@ async def _check_rate(ctx: AppContext, db: Executor | None = None) -> None:
         )
 
 
+async def _check_month(ctx: AppContext, est: Estimate, mode: TaskMode) -> None:
+    """Refuse a run that would pass the user's monthly token or cost limit. Every step of a
+    run sends at least the system prompt, the tool schemas and the prompt: that many tokens
+    times the expected steps is the run's expected token use (a floor, not a worst case)."""
+    per_step = mode_prefix_tokens(mode, est.model.name) + est.cost.prompt_tokens
+    await check_monthly_limits(
+        ctx.db.pool, ctx.user, tokens=per_step * est.cost.expected_steps, cost=est.cost.expected
+    )
+
+
 async def submit(ctx: AppContext, request: SubmitRequest) -> Task:
     prompt = clean_prompt(request.prompt)
     repo = await _repository(ctx, request.repository)
     base = validate_branch_name(request.base_branch) if request.base_branch else None
     await _check_rate(ctx)
     est = await estimate(ctx, prompt, model=request.model, mode=request.mode)
-    await check_monthly_limits(
-        ctx.db.pool,
-        ctx.user,
-        tokens=est.cost.prompt_tokens * est.cost.expected_steps,
-        cost=est.cost.expected,
-    )
+    await _check_month(ctx, est, request.mode)
     plan = plan_hold(
         balance=est.balance, expected_cost=est.cost.expected, max_cost=ctx.settings.task_max_cost,
         rate=ctx.settings.credits_per_usd,
@@ -290,12 +296,7 @@ async def cancel(ctx: AppContext, ref: str | UUID) -> Task:
 async def _plan_rerun(ctx: AppContext, task: Task, message: str | None) -> int:
     """Credits to hold for another run of `task`; refuses past the balance or a monthly limit."""
     est = await estimate(ctx, message or task.prompt, model=task.model, mode=task.mode)
-    await check_monthly_limits(
-        ctx.db.pool,
-        ctx.user,
-        tokens=est.cost.prompt_tokens * est.cost.expected_steps,
-        cost=est.cost.expected,
-    )
+    await _check_month(ctx, est, task.mode)
     plan = plan_hold(
         balance=est.balance, expected_cost=est.cost.expected, max_cost=ctx.settings.task_max_cost,
         rate=ctx.settings.credits_per_usd,
