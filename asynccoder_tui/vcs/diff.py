@@ -1,7 +1,8 @@
 """The diff model: changed files, per-file stats, hunks, and the parsers that build them.
 
 Everything here parses the machine output of git (`--raw -z`, `--numstat -z`, one file's
-patch) into plain models; it runs nothing. Paths are `os.fsdecode`d so that non-UTF-8 names
+patch) into frozen dataclasses (a listing of thousands of files must not spend its time in
+model validation); it runs nothing. Paths are `os.fsdecode`d so that non-UTF-8 names
 round-trip to the file system; hunk lines are decoded for display while each hunk keeps its
 exact bytes, which is what a revert applies.
 """
@@ -11,9 +12,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-
-from pydantic import BaseModel, ConfigDict, Field
 
 
 class ChangeKind(StrEnum):
@@ -35,16 +35,15 @@ _STATUS = {
 }
 
 
-class FileChange(BaseModel):
+@dataclass(frozen=True, slots=True)
+class FileChange:
     """One changed file of a workspace against its base."""
-
-    model_config = ConfigDict(frozen=True)
 
     path: str
     """Path in the workspace (the new path of a rename)."""
+    kind: ChangeKind
     old_path: str | None = None
     """Path at the base, for renames and copies."""
-    kind: ChangeKind
     old_mode: str | None = None
     new_mode: str | None = None
     similarity: int | None = None
@@ -68,9 +67,8 @@ class FileChange(BaseModel):
         return self.path
 
 
-class FileStat(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+@dataclass(frozen=True, slots=True)
+class FileStat:
     path: str
     old_path: str | None = None
     added: int = 0
@@ -78,12 +76,11 @@ class FileStat(BaseModel):
     binary: bool = False
 
 
-class DiffStats(BaseModel):
+@dataclass(frozen=True, slots=True)
+class DiffStats:
     """Per-file +/- counts and totals."""
 
-    model_config = ConfigDict(frozen=True)
-
-    files: list[FileStat] = Field(default_factory=list)
+    files: list[FileStat] = field(default_factory=list)
 
     @property
     def added(self) -> int:
@@ -104,10 +101,9 @@ class DiffStats(BaseModel):
         return None
 
 
-class Hunk(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Hunk:
     """One `@@` hunk of a file's diff."""
-
-    model_config = ConfigDict(frozen=True)
 
     index: int
     header: str
@@ -131,15 +127,14 @@ class Hunk(BaseModel):
         return sum(1 for line in self.lines if line.startswith("-"))
 
 
-class FileDiff(BaseModel):
+@dataclass(frozen=True, slots=True)
+class FileDiff:
     """One file's diff: its header lines and hunks (none for binary or mode-only changes)."""
-
-    model_config = ConfigDict(frozen=True)
 
     path: str
     old_path: str | None = None
-    header: list[str] = Field(default_factory=list)
-    hunks: list[Hunk] = Field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    hunks: list[Hunk] = field(default_factory=list)
     binary: bool = False
     new_file: bool = False
     deleted_file: bool = False
@@ -225,11 +220,7 @@ def with_stats(changes: list[FileChange], stats: DiffStats) -> list[FileChange]:
         if stat is None:
             merged.append(change)
             continue
-        merged.append(
-            change.model_copy(
-                update={"added": stat.added, "removed": stat.removed, "binary": stat.binary}
-            )
-        )
+        merged.append(replace(change, added=stat.added, removed=stat.removed, binary=stat.binary))
     return merged
 
 

@@ -22,6 +22,7 @@ import contextlib
 import logging
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -127,12 +128,47 @@ def _copy_index(git_dir: Path) -> tuple[Path, bool]:
 async def list_changes(ws: Workspace, git: Git) -> list[FileChange]:
     """Changed files (paths, kind, modes), without reading their content.
 
-    Porcelain `git diff --raw` refreshes the (private) index first, so a file touched without
-    a content change is not listed; only files whose size did not change are read for that.
+    Tracked changes (`git diff --raw`, which refreshes stat data first, so a file touched
+    without a content change is not listed) and untracked files (`ls-files --others`) are
+    asked for at once. Only when the task both deleted and created files is the diff taken
+    again with the new files intent-to-add, so that git can pair renames.
     """
-    async with snapshot_index(ws, git) as env:
-        out = (await git.run("diff", "--raw", "-z", *_DIFF_FLAGS, ws.base_sha, env=env)).stdout
-    return sorted(parse_raw(out), key=lambda c: c.path)
+    tracked, untracked = await asyncio.gather(
+        git.run("diff", "--raw", "-z", *_DIFF_FLAGS, ws.base_sha, env=_LITERAL),
+        git.run("ls-files", "-z", "--others", "--exclude-standard", env=_LITERAL),
+    )
+    changes = parse_raw(tracked.stdout)
+    new = [os.fsdecode(p) for p in untracked.stdout.split(b"\0") if p]
+    if new and any(c.kind is ChangeKind.DELETED for c in changes):
+        async with snapshot_index(ws, git) as env:
+            out = (await git.run("diff", "--raw", "-z", *_DIFF_FLAGS, ws.base_sha, env=env)).stdout
+        changes = parse_raw(out)
+    elif new:
+        changes += await asyncio.to_thread(_untracked_changes, ws.path, new)
+    return sorted(changes, key=lambda c: c.path)
+
+
+def _untracked_changes(root: Path, paths: list[str]) -> list[FileChange]:
+    """Untracked files as added files, with the mode git would give them."""
+    added = []
+    for path in paths:
+        if path.endswith("/"):  # a nested repository: git would record a submodule link
+            added.append(
+                FileChange(path=path.rstrip("/"), kind=ChangeKind.ADDED, new_mode="160000")
+            )
+            continue
+        try:
+            info = os.lstat(root / path)
+        except FileNotFoundError:
+            continue  # deleted since git listed it
+        if stat.S_ISLNK(info.st_mode):
+            mode = "120000"
+        elif info.st_mode & 0o100:
+            mode = "100755"
+        else:
+            mode = "100644"
+        added.append(FileChange(path=path, kind=ChangeKind.ADDED, new_mode=mode))
+    return added
 
 
 async def diff_stats(ws: Workspace, git: Git) -> DiffStats:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from asynccoder_tui.domain.errors import ConflictError, InputError, WorkspaceError
-from asynccoder_tui.vcs.diff import ChangeKind
+from asynccoder_tui.vcs import review
+from asynccoder_tui.vcs.diff import ChangeKind, parse_raw
 from asynccoder_tui.vcs.spec import RepoSpec, Workspace
 from asynccoder_tui.vcs.workspace import WorkspaceManager
 
@@ -234,3 +235,32 @@ async def test_same_size_rewrite_in_the_second_of_the_last_index_write_is_seen(
     logo.write_bytes(BINARY[::-1])  # same size, same second
     await asyncio.sleep(1.1)  # the listing happens a second later
     assert [c.path for c in await manager.diff_files(ws)] == ["logo.bin"]
+
+
+async def test_untracked_files_are_listed_as_git_would_record_them(
+    manager: WorkspaceManager, ws: Workspace
+) -> None:
+    """Without deletions, new files are listed from `ls-files` and lstat, not a second diff:
+    the result must match what git says once they are intent-to-add."""
+    (ws.path / "tool.sh").write_text("#!/bin/sh\n")
+    (ws.path / "tool.sh").chmod(0o755)
+    (ws.path / "link").symlink_to("README.md")
+    (ws.path / "new dir").mkdir()
+    (ws.path / "new dir" / "é.txt").write_text("x\n")
+    (ws.path / "README.md").write_text("edited\n")
+    git(ws.path, "init", "-q", "vendored")
+    (ws.path / "vendored" / "f").write_text("f\n")
+    git(ws.path / "vendored", "add", "f")
+    git(ws.path / "vendored", "commit", "-q", "-m", "v")
+
+    fast = await manager.diff_files(ws)
+    repo_git = review.workspace_git(ws)
+    async with review.snapshot_index(ws, repo_git) as env:
+        out = await repo_git.run("diff", "--raw", "-z", "-M", ws.base_sha, env=env)
+    expected = sorted(parse_raw(out.stdout), key=lambda c: c.path)
+    assert fast == expected
+    modes = {c.path: c.new_mode for c in fast}
+    assert modes == {
+        "README.md": "100644", "link": "120000", "new dir/é.txt": "100644",
+        "tool.sh": "100755", "vendored": "160000",
+    }  # fmt: skip
