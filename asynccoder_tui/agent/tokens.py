@@ -96,7 +96,7 @@ class _EncodingCache:
         with self._lock:
             if name in self._encodings or name in self._failed or name in self._loading:
                 return self._encodings.get(name)
-            if _encoding_file_cached(name):
+            if encoding_cached(name):
                 self._load(name)
                 return self._encodings.get(name)
             if os.environ.get("ASYNCCODER_TIKTOKEN_DOWNLOAD", "1") in ("0", "false", "no"):
@@ -135,7 +135,7 @@ class _EncodingCache:
 _CACHE = _EncodingCache()
 
 
-def _encoding_file_cached(name: str) -> bool:
+def encoding_cached(name: str) -> bool:
     url = _ENCODING_URLS.get(name)
     if url is None:
         return False

@@ -6,13 +6,9 @@ Checks name secrets only by their variable name; no value is ever read into a re
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Literal
 
 from asynccoder_tui.config import Settings
@@ -125,73 +121,34 @@ def check_secrets(settings: Settings) -> list[Check]:
     return checks
 
 
-def check_sandbox(settings: Settings) -> Check:
-    if settings.sandbox == "none":
-        return Check(
-            "sandbox", "warn", "off by setting (sandbox = none)", "commands run unsandboxed"
-        )
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        return Check(
-            "sandbox",
-            "warn" if settings.sandbox == "auto" else "fail",
-            "bubblewrap (bwrap) is not installed: agent commands run without a sandbox",
-            "install bubblewrap (apt-get install bubblewrap)",
-        )
-    probe = subprocess.run(
-        [
-            bwrap,
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--unshare-net",
-            "--die-with-parent",
-            "true",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=10,
+async def check_sandbox(settings: Settings) -> Check:
+    """The same probe the runners use, so doctor says exactly what agent commands will get."""
+    from asynccoder_tui.vcs.sandbox import sandbox_status
+
+    status = await sandbox_status(settings.sandbox)
+    if status.available:
+        return Check("sandbox", "ok", status.reason)
+    hint = (
+        "install bubblewrap (apt-get install bubblewrap) and allow unprivileged user namespaces"
+        if settings.sandbox != "none"
+        else "set sandbox = auto to isolate agent commands"
     )
-    if probe.returncode != 0:
-        return Check(
-            "sandbox",
-            "warn" if settings.sandbox == "auto" else "fail",
-            f"bwrap is installed but cannot create a sandbox: {probe.stderr.strip()[:200]}",
-            "allow unprivileged user namespaces (kernel.unprivileged_userns_clone=1)",
-        )
-    return Check("sandbox", "ok", f"bubblewrap at {bwrap}")
-
-
-_ENCODING_URLS = {
-    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
-    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
-}
-
-
-def tiktoken_cache_dir() -> Path:
-    explicit = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR")
-    return Path(explicit) if explicit else Path(tempfile.gettempdir()) / "data-gym-cache"
+    verdict: Verdict = "fail" if settings.sandbox == "bwrap" else "warn"
+    return Check("sandbox", verdict, f"off: {status.reason}", hint)
 
 
 def check_tiktoken() -> Check:
     """Whether token counting can use real encodings without the network (tiktoken's cache)."""
-    cache = tiktoken_cache_dir()
-    have = [
-        name
-        for name, url in _ENCODING_URLS.items()
-        if (cache / hashlib.sha1(url.encode()).hexdigest()).is_file()
-    ]
+    from asynccoder_tui.agent.tokens import BYTES_PER_TOKEN, encoding_cached
+
+    have = [name for name in ("o200k_base", "cl100k_base") if encoding_cached(name)]
     if have:
         return Check("tiktoken", "ok", f"encodings available offline: {', '.join(have)}")
     return Check(
         "tiktoken",
         "warn",
-        f"no tiktoken encoding in {cache}: token counts are estimated (about 4 characters a token)",
+        "no tiktoken encoding is cached: token counts are estimated "
+        f"(one token per {BYTES_PER_TOKEN} bytes, on the high side)",
         "run once with network access, or set TIKTOKEN_CACHE_DIR to a folder holding the files",
     )
 
@@ -208,6 +165,6 @@ async def run_checks(settings: Settings) -> list[Check]:
     checks += await check_database(settings)
     checks.append(await asyncio.to_thread(check_git))
     checks += check_secrets(settings)
-    checks.append(await asyncio.to_thread(check_sandbox, settings))
+    checks.append(await check_sandbox(settings))
     checks.append(check_tiktoken())
     return checks
