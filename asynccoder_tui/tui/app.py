@@ -255,6 +255,9 @@ class AsyncCoderApp(App[int]):
 
     def report_error(self, err: BaseException, doing: str) -> None:
         """The one place background failures are shown: a toast saying what to do."""
+        if self.return_code is not None:  # quitting: widgets are going away under the workers
+            log.debug("ignored while quitting (%s): %r", doing, err)
+            return
         if isinstance(err, AsyncCoderError):
             message, title = safe(err.message), f"Could not {doing}"
             if err.hint:

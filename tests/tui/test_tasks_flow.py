@@ -41,7 +41,7 @@ async def test_add_repo_submit_watch_follow_up(ui_settings, make_repo) -> None:
         await until(pilot, lambda: isinstance(app.screen, NewTaskScreen), what="new task")
         dialog = app.screen
         await until(
-            pilot, lambda: dialog.query_one("#model", Select).value != Select.BLANK, what="models"
+            pilot, lambda: dialog.query_one("#model", Select).value != Select.NULL, what="models"
         )
         assert dialog.query_one("#repo", Select).value == str(repo.id)
         dialog.query_one("#model", Select).value = "scripted:demo"

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
@@ -30,7 +30,7 @@ class HelpScreen(ModalScreen[None]):
         keymap: dict[str, str] = dict(getattr(self.app, "_keymap", {}) or {})
         with Vertical(classes="dialog -wide", id="help-dialog"):
             yield Label(Text("Keys", style="bold"), classes="dialog-title")
-            with VerticalScroll(id="help-groups"):
+            with Grid(id="help-groups"):
                 for title, classes in screen_groups(self.for_screen):
                     rows = []
                     seen: set[str] = set()
@@ -47,8 +47,9 @@ class HelpScreen(ModalScreen[None]):
                     table.add_column(style="dim")
                     for row in rows:
                         table.add_row(Text(row.keys), Text(row.description), Text(row.id))
-                    yield Label(Text(title, style="bold underline"), classes="help-group")
-                    yield Static(table, classes="help-table")
+                    with Vertical(classes="help-group"):
+                        yield Label(Text(title, style="bold underline"), classes="help-group-title")
+                        yield Static(table, classes="help-table")
             yield Static(
                 Text(
                     "ctrl+p opens the command palette (every action, and jump to a repository "

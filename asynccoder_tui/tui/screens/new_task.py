@@ -233,7 +233,7 @@ class NewTaskScreen(ModalScreen[Task | None]):
 
     def _choice(self, selector: str) -> str | None:
         value = self.query_one(selector, Select).value
-        return None if value is Select.BLANK else str(value)
+        return None if value is Select.NULL else str(value)
 
     @work(group="new-task-estimate", exclusive=True, exit_on_error=False)
     async def run_estimate(self) -> None:

@@ -204,7 +204,7 @@ class SettingsScreen(Screen[None]):
 
     @on(Select.Changed, "#theme")
     def _theme_changed(self, event: Select.Changed) -> None:
-        if event.value is not Select.BLANK:
+        if event.value is not Select.NULL:
             self.app.theme = str(event.value)
 
     @on(Button.Pressed, "#save")
@@ -222,12 +222,10 @@ class SettingsScreen(Screen[None]):
             "theme": self.query_one("#theme", Select).value,
         }
         model = self.query_one("#default_model", Select).value
-        if model is not Select.BLANK:
+        if model is not Select.NULL:
             wanted["default_model"] = model
         return {
-            k: v
-            for k, v in wanted.items()
-            if v is not Select.BLANK and str(v) != str(getattr(s, k))
+            k: v for k, v in wanted.items() if v is not Select.NULL and str(v) != str(getattr(s, k))
         }
 
     def action_save(self) -> None:
