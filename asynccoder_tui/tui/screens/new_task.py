@@ -33,6 +33,11 @@ ESTIMATE_DELAY = 0.4
 MAX_BRANCHES_SHOWN = 50
 
 
+def _price(value: Any) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 class NewTaskScreen(ModalScreen[Task | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="new_task.cancel"),
@@ -143,7 +148,7 @@ class NewTaskScreen(ModalScreen[Task | None]):
     def _model_label(model: Any, name: str) -> str:
         if model is None:
             return safe(name, 50)
-        price = f"${model.input_price}/${model.output_price} per M"
+        price = f"${_price(model.input_price)}/${_price(model.output_price)} per M tokens"
         return f"{safe(model.display_name, 32)} ({safe(name, 30)}) · {price}"
 
     @on(Select.Changed, "#repo")

@@ -8,6 +8,7 @@ never shown again once saved: the field shows its masked form.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -29,6 +30,12 @@ SECRETS = (
     ("openai_api_key", "OpenAI API key"),
     ("github_token", "GitHub token"),
 )
+
+
+def price(value: Decimal) -> str:
+    """A price per million tokens without trailing zeros: 3, 0.075, 1.25."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 class SettingsScreen(Screen[None]):
@@ -138,9 +145,9 @@ class SettingsScreen(Screen[None]):
                     Text(safe(m.name, 30)),
                     Text(m.provider.value),
                     Text(safe(m.display_name, 30)),
-                    Text(f"{m.input_price}", justify="right"),
-                    Text(f"{m.output_price}", justify="right"),
-                    Text(f"{m.cache_read_price}", justify="right"),
+                    Text(price(m.input_price), justify="right"),
+                    Text(price(m.output_price), justify="right"),
+                    Text(price(m.cache_read_price), justify="right"),
                     Text(f"{m.context_window:,}", justify="right"),
                     Text("yes" if m.active else "no"),
                 )

@@ -134,7 +134,7 @@ class UsageScreen(Screen[None]):
         plt = days.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title("Cost per day (US$)")
+        plt.title("Cost per day (US$)" if report.by_day else "Cost per day: no usage yet")
         if report.by_day:
             labels = [d.day.strftime("%m-%d") for d in report.by_day]
             plt.bar(labels, [float(d.cost) for d in report.by_day])
@@ -143,7 +143,7 @@ class UsageScreen(Screen[None]):
         plt = models.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title("Tokens per model")
+        plt.title("Tokens per model" if report.by_model else "Tokens per model: no usage yet")
         if report.by_model:
             plt.bar(
                 [safe(m.model, 14) for m in report.by_model],

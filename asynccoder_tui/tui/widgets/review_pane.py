@@ -74,7 +74,8 @@ class ReviewPane(Vertical):
         """The review service's hunks of each loaded file (id, header, line numbers)."""
         self.comments: list[Any] = []
         self._generation = 0
-        self._loaded_status: TaskStatus | None = None
+        self._note: Text | str | None = None
+        """Shown instead of the file summary while there is no diff to show (and why)."""
 
     @property
     def ctx_app(self) -> AsyncCoderApp:
@@ -110,20 +111,27 @@ class ReviewPane(Vertical):
             self.view.set_files([])
             self._say("Loading changes…")
             self.load()
-        elif (previous is not None and previous.status != task.status and task.status.is_final) or (
-            previous is not None and previous.attempt != task.attempt
+        elif previous is not None and (
+            previous.status != task.status or previous.attempt != task.attempt
         ):
-            self.load()
+            self.load()  # it started (a workspace now exists), finished, or ran again
         else:
             self._show_summary()
 
     def _say(self, text: str | Text) -> None:
         self.query_one("#diff-summary", Static).update(text)
 
+    def _explain(self, text: str | Text) -> None:
+        self._note = text
+        self._say(text)
+
     def _show_summary(self) -> None:
         files = self.view.files
         task = self.shown_task
         if task is None:
+            return
+        if self._note is not None:
+            self._say(self._note)
             return
         added = sum(f.added for f in files)
         removed = sum(f.removed for f in files)
@@ -155,13 +163,14 @@ class ReviewPane(Vertical):
         task = self.shown_task
         if ctx is None or task is None:
             return
+        self._note = None
         if task.status is TaskStatus.QUEUED and task.work_branch is None:
-            self._say("Queued: the diff shows once the agent starts working.")
+            self._explain("Queued: the diff shows once the agent starts working.")
             return
         try:
             changes = await review.changed_files(ctx, task.id, stats=True)
         except (WorkspaceError, GitError, ConflictError) as err:
-            self._say(Text(safe(err), style="yellow"))  # in the pane: not an emergency
+            self._explain(Text(safe(err), style="yellow"))  # in the pane: not an emergency
             return
         except Exception as err:
             self.ctx_app.report_error(err, "read the diff")
