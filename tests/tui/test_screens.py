@@ -37,7 +37,7 @@ async def test_usage_screen_shows_balance_ledger_and_charts(ui_settings, make_re
         await pilot.press("u")
         await until(pilot, lambda: isinstance(app.screen, UsageScreen), what="usage")
         screen = app.screen
-        await until(pilot, lambda: not screen.query_one("#usage").loading, what="the report")
+        await until(pilot, lambda: not screen.query_one("#usage-report").loading, what="the report")
         text = screen_text(app)
         assert f"{10_000 - task.held_credits:,} credits" in text
         assert "hold" in text and "queued 1" in text

@@ -221,7 +221,7 @@ def test_usage_screen(snap_compare: Any, ui_settings: Any, db_url: str) -> None:
         finally:
             await conn.close()
         await pilot.press("u")
-        await until(pilot, lambda: not app.screen.query_one("#usage").loading, what="usage")
+        await until(pilot, lambda: not app.screen.query_one("#usage-report").loading, what="usage")
         await _quiet(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -50,7 +50,7 @@ class SettingsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         s = self.ctx_app.settings
-        with VerticalScroll(id="settings"):
+        with VerticalScroll(id="settings-form"):
             yield Label(Text("Settings", style="bold"), classes="screen-title")
             yield Static(
                 Text(f"Saved to {s.config_file}; keys are stored encrypted.", style="dim"),

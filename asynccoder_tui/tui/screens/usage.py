@@ -35,7 +35,7 @@ class UsageScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         from textual_plotext import PlotextPlot
 
-        with VerticalScroll(id="usage"):
+        with VerticalScroll(id="usage-report"):
             yield Label(Text("Usage and credits", style="bold"), classes="screen-title")
             yield Static("", id="usage-summary")
             with Horizontal(id="usage-charts"):
@@ -53,7 +53,7 @@ class UsageScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#usage").loading = True
+        self.query_one("#usage-report").loading = True
         self.query_one("#by-model", DataTable).add_columns(
             "Model", "Calls", "Input", "Output", "Cache read", "Cost"
         )
@@ -79,7 +79,7 @@ class UsageScreen(Screen[None]):
             with self.ctx_app.reporting("read usage"):
                 self.show(await usage.report(ctx))
         finally:
-            self.query_one("#usage").loading = False
+            self.query_one("#usage-report").loading = False
 
     def show(self, report: Any) -> None:
         totals = report.ledger_totals
