@@ -30,7 +30,6 @@ from textual.screen import Screen
 from asynccoder_tui import __version__
 from asynccoder_tui.config import Settings
 from asynccoder_tui.domain.errors import AsyncCoderError
-from asynccoder_tui.domain.models import Task
 from asynccoder_tui.tui.bindings import binding_ids, split_keymap
 from asynccoder_tui.tui.commands import ActionsProvider, JumpProvider
 from asynccoder_tui.tui.format import safe
@@ -38,6 +37,7 @@ from asynccoder_tui.tui.messages import ContextFailed, ContextReady
 from asynccoder_tui.tui.screens.main import MainScreen
 
 if TYPE_CHECKING:
+    from asynccoder_tui.domain.models import Task
     from asynccoder_tui.services.context import AppContext
     from asynccoder_tui.services.live import LocalWorkers
 
@@ -108,7 +108,9 @@ class AsyncCoderApp(App[int]):
         self._install_theme()
         self._install_keymap()
         self.push_screen(self.main_screen)
-        self.connect()
+        # After the first frame: the imports below the UI and the connection must not compete
+        # with it for the interpreter.
+        self.call_after_refresh(self.connect)
 
     def _install_theme(self) -> None:
         try:

@@ -18,12 +18,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from asynccoder_tui.domain.enums import TaskStatus
 from asynccoder_tui.domain.errors import NotFoundError
-from asynccoder_tui.domain.models import Repository, Task
-from asynccoder_tui.domain.queries import TaskFilter, TaskPageCursor
 from asynccoder_tui.tui.format import safe
 from asynccoder_tui.tui.messages import (
     ConnectionChanged,
@@ -35,15 +33,17 @@ from asynccoder_tui.tui.messages import (
     TasksChanged,
 )
 from asynccoder_tui.tui.widgets.banner import Banner
-from asynccoder_tui.tui.widgets.chat_pane import ChatPane
-from asynccoder_tui.tui.widgets.repos_pane import ReposPane
-from asynccoder_tui.tui.widgets.review_pane import ReviewPane
 from asynccoder_tui.tui.widgets.status_header import StatusHeader
-from asynccoder_tui.tui.widgets.tasks_pane import TasksPane
-from asynccoder_tui.tui.widgets.tasks_table import TasksTable
 
 if TYPE_CHECKING:
+    from asynccoder_tui.domain.models import Repository, Task
+    from asynccoder_tui.domain.queries import TaskFilter, TaskPageCursor
     from asynccoder_tui.tui.app import AsyncCoderApp
+    from asynccoder_tui.tui.widgets.chat_pane import ChatPane
+    from asynccoder_tui.tui.widgets.repos_pane import ReposPane
+    from asynccoder_tui.tui.widgets.review_pane import ReviewPane
+    from asynccoder_tui.tui.widgets.tasks_pane import TasksPane
+    from asynccoder_tui.tui.widgets.tasks_table import TasksTable
 
 WIDE_COLUMNS = 120
 PANES = ("repos", "tasks", "chat", "diff")
@@ -53,6 +53,7 @@ PANE_IDS = {
     "chat": "chat-pane",
     "diff": "review-pane",
 }
+PANE_TITLES = {"repos": "1 Repos", "tasks": "2 Tasks", "chat": "3 Chat", "diff": "4 Diff"}
 
 
 class MainScreen(Screen[None]):
@@ -78,40 +79,44 @@ class MainScreen(Screen[None]):
         self._pending_select: UUID | None = None
         self._repos_timer: Timer | None = None
         self._diff_timer: Timer | None = None
+        self.built = False
+        """The panes are mounted (they come right after the first frame)."""
 
     @property
     def ctx_app(self) -> AsyncCoderApp:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
+        # The first frame shows the frame of the screen (header, pane borders, footer); the
+        # panes themselves, and the modules behind them, come right after it (`_build_panes`).
         yield StatusHeader(id="header")
         yield Banner(id="banner")
         with Horizontal(id="panes", classes="-wide"):
-            with Vertical(id="left-column", classes="column"):
-                yield ReposPane(id="repos-pane")
-                yield TasksPane(id="tasks-pane")
-            with Vertical(id="right-column", classes="column"):
-                yield ChatPane(id="chat-pane")
-                yield ReviewPane(id="review-pane")
+            for column, names in (("left-column", PANES[:2]), ("right-column", PANES[2:])):
+                with Vertical(id=column, classes="column"):
+                    for name in names:
+                        slot = Static("Loading…", id=f"{name}-slot", classes="pane pane-slot")
+                        slot.border_title = PANE_TITLES[name]
+                        yield slot
         yield Footer()
 
     # -- panes ------------------------------------------------------------------------------
 
     @property
     def repos(self) -> ReposPane:
-        return self.query_one(ReposPane)
+        return self.query_one("#repos-pane")  # type: ignore[return-value]
 
     @property
     def tasks(self) -> TasksPane:
-        return self.query_one(TasksPane)
+        return self.query_one("#tasks-pane")  # type: ignore[return-value]
 
     @property
     def chat(self) -> ChatPane:
-        return self.query_one(ChatPane)
+        return self.query_one("#chat-pane")  # type: ignore[return-value]
 
     @property
     def review(self) -> ReviewPane:
-        return self.query_one(ReviewPane)
+        return self.query_one("#review-pane")  # type: ignore[return-value]
 
     @property
     def header(self) -> StatusHeader:
@@ -134,15 +139,38 @@ class MainScreen(Screen[None]):
         return None
 
     def on_mount(self) -> None:
-        for pane in (self.repos, self.tasks, self.chat, self.review):
-            pane.loading = True
+        self._layout(self.size.width)
+        self.call_after_refresh(self._build_panes)
+
+    async def _build_panes(self) -> None:
+        from asynccoder_tui.tui.widgets.chat_pane import ChatPane
+        from asynccoder_tui.tui.widgets.repos_pane import ReposPane
+        from asynccoder_tui.tui.widgets.review_pane import ReviewPane
+        from asynccoder_tui.tui.widgets.tasks_pane import TasksPane
+
+        panes = {
+            "repos": ReposPane(id="repos-pane"),
+            "tasks": TasksPane(id="tasks-pane"),
+            "chat": ChatPane(id="chat-pane"),
+            "diff": ReviewPane(id="review-pane"),
+        }
+        for name, pane in panes.items():
+            if not self.is_attached or self.app.return_code is not None:
+                return  # quitting already
+            slot = self.query_one(f"#{name}-slot")
+            assert isinstance(slot.parent, Widget)
+            pane.loading = self.ctx_app.context is None
+            await slot.parent.mount(pane, before=slot)
+            await slot.remove()
         table = self.tasks.table
         table.fetch_page = self._fetch_page
         table.clock = self.ctx_app.clock
         table.spin = self.ctx_app.animate_spinners
-        self._layout(self.size.width)
         self.set_interval(1.0, self._show_workers)
         self.tasks.focus_main()
+        self.built = True
+        if self.ctx_app.context is not None:
+            self._context_ready()
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout(event.size.width)
@@ -158,6 +186,8 @@ class MainScreen(Screen[None]):
         return self.query_one("#panes").has_class("-wide")
 
     def action_focus_pane(self, name: str) -> None:
+        if not self.built:
+            return
         pane = self.pane(name)
         focus_main = getattr(pane, "focus_main", None)
         if callable(focus_main):
@@ -198,6 +228,8 @@ class MainScreen(Screen[None]):
         ctx = self.ctx_app.context
         assert ctx is not None
         self.banner.hide()
+        if not self.built:
+            return  # `_build_panes` calls again
         self.header.username = ctx.user.display_name or ctx.user.username
         self.header.balance = ctx.user.credits
         self.header.connected = True
@@ -220,7 +252,7 @@ class MainScreen(Screen[None]):
 
     @on(Resync)
     def _resync(self) -> None:
-        if self.ctx_app.context is None:
+        if self.ctx_app.context is None or not self.built:
             return
         self.repos.reload()
         self.tasks.table.reload()
@@ -255,7 +287,8 @@ class MainScreen(Screen[None]):
 
     @on(TasksChanged)
     def _tasks_changed(self, message: TasksChanged) -> None:
-        self.refresh_tasks(message.task_ids)
+        if self.built:  # before, the first load after `ContextReady` reads them anyway
+            self.refresh_tasks(message.task_ids)
 
     @work(group="tasks-live", exit_on_error=False)
     async def refresh_tasks(self, task_ids: frozenset[UUID]) -> None:
@@ -310,18 +343,17 @@ class MainScreen(Screen[None]):
 
     @on(TaskEventsAppended)
     def _events_appended(self, message: TaskEventsAppended) -> None:
-        self.chat.events_appended(message.task_id, message.seq)
+        if self.built:
+            self.chat.events_appended(message.task_id, message.seq)
 
     # -- selection --------------------------------------------------------------------------
 
-    @on(ReposPane.Selected)
-    def _repo_selected(self, message: ReposPane.Selected) -> None:
+    def on_repos_pane_selected(self, message: ReposPane.Selected) -> None:
         self.repository = message.repository
         repo = message.repository
         self.tasks.set_repository(repo.id if repo else None, repo.display_name if repo else None)
 
-    @on(TasksTable.TaskHighlighted)
-    def _task_highlighted(self, message: TasksTable.TaskHighlighted) -> None:
+    def on_tasks_table_task_highlighted(self, message: TasksTable.TaskHighlighted) -> None:
         task = message.task
         self.selected = task
         if task is not None:
@@ -373,7 +405,7 @@ class MainScreen(Screen[None]):
     def action_new_task(self, *, model: str | None = None, prompt: str | None = None) -> None:
         from asynccoder_tui.tui.screens.new_task import NewTaskScreen
 
-        if self.ctx_app.context is None:
+        if self.ctx_app.context is None or not self.built:
             self.notify("Still connecting to the database…", severity="warning")
             return
         self.app.push_screen(
