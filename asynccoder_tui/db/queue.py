@@ -374,6 +374,23 @@ async def finish_owned(
     return result == "UPDATE 1"
 
 
+async def finish_many(
+    db: Executor, runs: Sequence[tuple[UUID, str]], *, status: str = "completed"
+) -> int:
+    """`finish_owned` for many runs in one statement (`(task id, lease)` pairs); returns how
+    many were still leased as given and so were closed."""
+    result = await db.execute(
+        f"""UPDATE tasks t SET status = $3, lease_owner = NULL, lease_expires_at = NULL,
+               cancel_requested = false, completed_at = now()
+            FROM unnest($1::uuid[], $2::text[]) AS r(id, lease)
+            WHERE t.id = r.id AND t.lease_owner = r.lease AND t.{_RUNNING}""",
+        [task_id for task_id, _ in runs],
+        [lease for _, lease in runs],
+        status,
+    )
+    return int(result.split()[-1])
+
+
 async def cancel_requested(db: Executor, task_id: UUID) -> bool:
     return bool(await db.fetchval("SELECT cancel_requested FROM tasks WHERE id = $1", task_id))
 

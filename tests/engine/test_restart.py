@@ -147,6 +147,7 @@ async def test_a_lost_notification_is_made_up_by_the_rescan_after_a_reconnect(
     ctx.settings = quick(settings)
     async with running_pool(ctx, poll_interval=3600) as pool:  # no polling to save the day
         assert pool.bus is not None and pool.bus._conn is not None
+        await asyncio.sleep(0.3)  # the pool's first look at the queue is behind it
         task_id = await _insert_silently(ctx, repo.id)
         await asyncio.sleep(0.5)
         assert (

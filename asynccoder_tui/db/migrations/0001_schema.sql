@@ -188,8 +188,9 @@ CREATE TABLE tasks (
     files_changed      integer NOT NULL DEFAULT 0 CHECK (files_changed >= 0),
     lines_added        integer NOT NULL DEFAULT 0 CHECK (lines_added >= 0),
     lines_removed      integer NOT NULL DEFAULT 0 CHECK (lines_removed >= 0),
-    search             tsvector GENERATED ALWAYS AS (
-                           to_tsvector('simple', title || ' ' || left(prompt, 100000))) STORED,
+    -- Kept by the tasks_search trigger (not a generated column: that would be recomputed on
+    -- every update of the row, and a long prompt made each event append cost milliseconds).
+    search             tsvector NOT NULL DEFAULT ''::tsvector,
     created_at         timestamptz NOT NULL DEFAULT now(),
     updated_at         timestamptz NOT NULL DEFAULT now(),
     started_at         timestamptz,
@@ -200,9 +201,10 @@ CREATE TABLE tasks (
 -- The queue: claim order is priority, then run_after, then age, over queued rows only.
 CREATE INDEX tasks_queue ON tasks (priority_rank DESC, run_after, created_at)
     WHERE status = 'queued';
-CREATE INDEX tasks_leases ON tasks (lease_expires_at) WHERE status = 'running';
-CREATE INDEX tasks_running_owner ON tasks (owner_id) WHERE status = 'running';
-CREATE INDEX tasks_running_provider ON tasks (provider) WHERE status = 'running';
+-- Running tasks are few (one per busy worker slot): one small index serves the claim's
+-- running counts by owner and by provider and the rescue's scan for expired leases. The lease
+-- expiry is deliberately not indexed, so a heartbeat's renewal is a HOT update.
+CREATE INDEX tasks_running ON tasks (owner_id, provider) WHERE status = 'running';
 CREATE INDEX tasks_owner_status ON tasks (owner_id, status, created_at DESC);
 CREATE INDEX tasks_owner_created ON tasks (owner_id, created_at DESC, id DESC);
 CREATE INDEX tasks_repository_created ON tasks (repository_id, created_at DESC, id DESC);
@@ -210,6 +212,15 @@ CREATE INDEX tasks_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX tasks_search ON tasks USING gin (search);
 CREATE TRIGGER tasks_touch BEFORE UPDATE ON tasks
     FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
+
+CREATE FUNCTION tasks_search_text() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.search := to_tsvector('simple', NEW.title || ' ' || left(NEW.prompt, 100000));
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER tasks_search_text BEFORE INSERT OR UPDATE OF title, prompt ON tasks
+    FOR EACH ROW EXECUTE FUNCTION tasks_search_text();
 
 -- Claiming. Claims are taken one at a time per database (an advisory lock held to the end of
 -- the claiming transaction: call this in its own statement, not inside a longer transaction),
@@ -227,7 +238,32 @@ DECLARE
     got    uuid;
 BEGIN
     PERFORM pg_advisory_xact_lock(727274001);
-    -- Fast path: the first runnable tasks in claim order, skipping owners and providers at
+    -- The lock is held until the commit: do not make every claim wait for a WAL flush. A claim
+    -- lost in a crash only leaves its task queued (its worker's lease-checked writes then
+    -- fail and it lets go), and the run's first durable write flushes the claim with it.
+    PERFORM set_config('synchronous_commit', 'off', true);
+    IF p_limit = 1 THEN
+        -- One task: the first runnable one whose owner and provider are under their limits.
+        RETURN QUERY
+            UPDATE tasks t SET status = 'running',
+                   lease_owner = p_worker || '/' || substr(md5(random()::text), 1, 10),
+                   lease_expires_at = now() + make_interval(secs => p_lease_seconds),
+                   attempt = t.attempt + 1, started_at = coalesce(t.started_at, clock_timestamp()),
+                   completed_at = NULL
+            WHERE t.id = (
+                SELECT q.id FROM tasks q
+                WHERE q.status = 'queued' AND q.run_after <= now()
+                  AND (SELECT count(*) FROM tasks r
+                       WHERE r.owner_id = q.owner_id AND r.status = 'running') < p_user_limit
+                  AND (SELECT count(*) FROM tasks r
+                       WHERE r.provider = q.provider AND r.status = 'running') < p_provider_limit
+                ORDER BY q.priority_rank DESC, q.run_after, q.created_at
+                LIMIT 1
+                FOR UPDATE OF q SKIP LOCKED)
+            RETURNING t.*;
+        RETURN;
+    END IF;
+    -- A batch: the first runnable tasks in claim order, skipping owners and providers at
     -- their limit; taken all at once when the batch itself keeps within the limits.
     WITH cand AS (
         SELECT q.id, q.owner_id, q.provider, q.priority_rank, q.run_after, q.created_at,
