@@ -3,6 +3,14 @@
 `open_database(settings)` is the one way in: it starts or joins the embedded server when no
 `DATABASE_URL` is set, connects a pool, and applies pending migrations. A server that cannot
 be reached raises `DatabaseUnavailableError` naming the URL (password hidden) and the reason.
+
+Every connection is a `ServerDroppedAware` connection: when the server ends a session (a
+restart, `pg_terminate_backend`) while the connection sits idle or idle in a transaction,
+asyncpg is left in a state where every later statement fails with `InternalClientError:
+cannot switch to state ...; another operation is in progress` until the socket's end is seen.
+Such a connection is closed at once and the failure raised as `ConnectionDoesNotExistError`,
+the error of a dropped connection, so callers retry it like any other (the statement was
+never sent).
 """
 
 from __future__ import annotations
@@ -40,6 +48,55 @@ class Executor(Protocol):
     ) -> Any: ...
 
 
+def _dropped(conn: asyncpg.Connection, err: asyncpg.InternalClientError) -> BaseException:
+    if "another operation" not in str(err):
+        return err
+    conn.terminate()
+    dropped = asyncpg.exceptions.ConnectionDoesNotExistError(
+        f"the server closed the connection (asyncpg: {err})"
+    )
+    dropped.__cause__ = err
+    return dropped
+
+
+class ServerDroppedAware(asyncpg.Connection):  # type: ignore[misc]
+    """An asyncpg connection that reports a server-ended session as a dropped connection."""
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
+        try:
+            return await super().execute(query, *args, timeout=timeout)
+        except asyncpg.InternalClientError as err:
+            raise _dropped(self, err) from None
+
+    async def executemany(self, command: str, args: Any, *, timeout: float | None = None) -> None:
+        try:
+            return await super().executemany(command, args, timeout=timeout)
+        except asyncpg.InternalClientError as err:
+            raise _dropped(self, err) from None
+
+    async def fetch(self, query: str, *args: Any, timeout: float | None = None, **kw: Any) -> Any:
+        try:
+            return await super().fetch(query, *args, timeout=timeout, **kw)
+        except asyncpg.InternalClientError as err:
+            raise _dropped(self, err) from None
+
+    async def fetchrow(
+        self, query: str, *args: Any, timeout: float | None = None, **kw: Any
+    ) -> Any:
+        try:
+            return await super().fetchrow(query, *args, timeout=timeout, **kw)
+        except asyncpg.InternalClientError as err:
+            raise _dropped(self, err) from None
+
+    async def fetchval(
+        self, query: str, *args: Any, column: int = 0, timeout: float | None = None
+    ) -> Any:
+        try:
+            return await super().fetchval(query, *args, column=column, timeout=timeout)
+        except asyncpg.InternalClientError as err:
+            raise _dropped(self, err) from None
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for kind in ("json", "jsonb"):
         await conn.set_type_codec(
@@ -70,7 +127,7 @@ class Database:
 
 async def connect_one(url: str, *, timeout: float = 10.0) -> asyncpg.Connection:
     try:
-        conn = await asyncpg.connect(url, timeout=timeout)
+        conn = await asyncpg.connect(url, timeout=timeout, connection_class=ServerDroppedAware)
     except Exception as err:
         raise _unavailable(url, err) from err
     await _init_connection(conn)
@@ -84,6 +141,7 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asy
             min_size=min_size,
             max_size=max_size,
             init=_init_connection,
+            connection_class=ServerDroppedAware,
             timeout=10.0,
             command_timeout=60.0,
             server_settings={"application_name": "asynccoder"},
