@@ -88,6 +88,7 @@ COMMANDS: tuple[PaletteCommand, ...] = (
     PaletteCommand("Open file in editor", "Open the file under the cursor in $EDITOR", _pane("diff", "open_editor")),
     PaletteCommand("Refresh diff", "Re-read the task's changes", _pane("diff", "refresh")),
     PaletteCommand("Create pull request", "Commit, push and open a pull request", _pane("diff", "pull_request")),
+    PaletteCommand("Refresh pull request state", "Read the PR's state from GitHub", _pane("diff", "sync_pull_request")),
     PaletteCommand("Reload", "Re-read everything from the database", lambda app: _main(app).action_reload()),
     PaletteCommand("Try the demo", "Sample repository and the scripted model, offline", lambda app: _main(app).start_demo()),
     PaletteCommand("Usage and credits", "Balance, ledger, cost per model and day", lambda app: app.action_usage(), main_only=False),

@@ -123,6 +123,7 @@ async def _connected(pilot: Pilot[Any]) -> None:
     main = app.main_screen
     await until(pilot, lambda: main.tasks.table.pages_loaded >= 1, what="tasks")
     await until(pilot, lambda: main.header.connected is True, what="live updates")
+    await until(pilot, lambda: main.header.worker_text.startswith("no workers"), what="workers")
 
 
 async def _seeded(pilot: Pilot[Any], db_url: str) -> None:

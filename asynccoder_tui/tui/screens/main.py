@@ -79,6 +79,7 @@ class MainScreen(Screen[None]):
         self._pending_select: UUID | None = None
         self._repos_timer: Timer | None = None
         self._diff_timer: Timer | None = None
+        self._ticks_without_pool = 0
         self.built = False
         """The panes are mounted (they come right after the first frame)."""
 
@@ -277,11 +278,26 @@ class MainScreen(Screen[None]):
         workers = self.ctx_app.local_workers
         if self.ctx_app.context is None:
             return
-        if workers is None:
-            self.header.worker_text = "workers off"
+        if workers is not None:
+            status = workers.pool.status
+            self.header.worker_text = f"workers {status.running}/{status.concurrency} busy"
             return
-        status = workers.pool.status
-        self.header.worker_text = f"workers {status.running}/{status.concurrency} busy"
+        self._ticks_without_pool += 1
+        if self._ticks_without_pool % 10 == 1:  # every 10 s: are workers running elsewhere?
+            self.check_external_workers()
+
+    @work(group="workers-check", exclusive=True, exit_on_error=False)
+    async def check_external_workers(self) -> None:
+        from asynccoder_tui.services import live
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        try:
+            alive = await live.workers_alive(ctx)
+        except Exception:  # the banner covers a lost database; this is only a hint
+            return
+        self.header.worker_text = "workers elsewhere" if alive else "no workers: tasks will wait"
 
     # -- live task updates ------------------------------------------------------------------
 

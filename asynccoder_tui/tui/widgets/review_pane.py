@@ -63,6 +63,7 @@ class ReviewPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "send_comments", "Send comments", id="diff.send_comments"),
         Binding("p", "pull_request", "Pull request", id="diff.pull_request"),
+        Binding("P", "sync_pull_request", "PR state", show=False, id="diff.sync_pull_request"),
         Binding("R", "refresh", "Refresh diff", id="diff.refresh"),
     ]
 
@@ -350,6 +351,23 @@ class ReviewPane(Vertical):
             with self.app.suspend():
                 await asyncio.to_thread(subprocess.run, command, check=False)
             self.action_refresh()
+
+    def action_sync_pull_request(self) -> None:
+        if self.task_id is None or self.shown_task is None or not self.shown_task.pr_url:
+            self.notify("This task has no pull request yet", severity="warning", timeout=3)
+            return
+        self.sync_pull_request(self.task_id)
+
+    @work(group="diff-pr-sync", exclusive=True, exit_on_error=False)
+    async def sync_pull_request(self, task_id: UUID) -> None:
+        from asynccoder_tui.services import review
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        with self.ctx_app.reporting("refresh the pull request"):
+            pr = await review.sync_pull_request(ctx, task_id)
+            self.notify(f"#{pr.number} is {pr.state.value}", title="Pull request", markup=False)
 
     def action_pull_request(self) -> None:
         from asynccoder_tui.tui.screens.pull_request import PullRequestScreen
