@@ -8,7 +8,6 @@ from uuid import UUID
 
 from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.db.rows import many
-from asynccoder_tui.db.tx import transaction
 from asynccoder_tui.domain.enums import EventKind
 from asynccoder_tui.domain.errors import NotFoundError
 from asynccoder_tui.domain.models import TaskEvent
@@ -29,38 +28,41 @@ async def append_events(
 ) -> list[TaskEvent]:
     """Append events in order; sequence numbers come from the task row, so they never skip.
 
-    With `lease_owner`, the append happens only while that worker holds the task's lease
-    (`LeaseLostError` otherwise), so a worker that lost its task cannot write to its transcript.
+    One statement (its own transaction, or part of the caller's): it bumps the task's counter
+    (locking the row, so appends to one task queue up), inserts the events numbered from it and
+    announces `<task id>:<last seq>` on `task_events`. With `lease_owner`, the append happens
+    only while that lease holds the task (`LeaseLostError` otherwise), so a run that lost its
+    task cannot write to its transcript.
     """
     if not events:
         return []
-    async with transaction(db) as conn:
-        last = await conn.fetchval(
-            """UPDATE tasks SET event_seq = event_seq + $2
-               WHERE id = $1 AND ($3::text IS NULL
-                                  OR (lease_owner = $3 AND status = 'running'))
-               RETURNING event_seq""",
-            task_id,
-            len(events),
-            lease_owner,
-        )
-        if last is None:
-            if lease_owner is not None:
-                raise LeaseLostError(f"task {task_id} is no longer leased to {lease_owner}")
-            raise NotFoundError(f"task {task_id} not found")
-        first = last - len(events) + 1
-        rows = await conn.fetch(
-            f"""INSERT INTO task_events (task_id, seq, kind, payload)
-                SELECT $1, s.seq, s.kind, s.payload
-                FROM unnest($2::int[], $3::text[], $4::jsonb[]) AS s(seq, kind, payload)
-                RETURNING {_COLUMNS}""",
-            task_id,
-            list(range(first, last + 1)),
-            [kind.value for kind, _ in events],
-            [payload for _, payload in events],
-        )
-        await conn.execute("SELECT pg_notify('task_events', $1)", f"{task_id}:{last}")
-    return many(TaskEvent, rows)
+    rows = await db.fetch(
+        f"""WITH bumped AS (
+                UPDATE tasks SET event_seq = event_seq + $2
+                WHERE id = $1 AND ($3::text IS NULL
+                                   OR (lease_owner = $3 AND status = 'running'))
+                RETURNING event_seq),
+            added AS (
+                INSERT INTO task_events (task_id, seq, kind, payload)
+                SELECT $1, b.event_seq - $2 + s.n, s.kind, s.payload
+                FROM bumped b,
+                     unnest($4::text[], $5::jsonb[]) WITH ORDINALITY AS s(kind, payload, n)
+                RETURNING {_COLUMNS}),
+            announced AS (
+                SELECT pg_notify('task_events', $1::text || ':' || b.event_seq) FROM bumped b)
+            SELECT a.*, (SELECT count(*) FROM announced) AS announced
+            FROM added a ORDER BY a.seq""",
+        task_id,
+        len(events),
+        lease_owner,
+        [kind.value for kind, _ in events],
+        [payload for _, payload in events],
+    )
+    if not rows:
+        if lease_owner is not None:
+            raise LeaseLostError(f"task {task_id} is no longer leased to {lease_owner}")
+        raise NotFoundError(f"task {task_id} not found")
+    return many(TaskEvent, rows)  # the `announced` column is not a field: ignored
 
 
 async def list_events(

@@ -8,6 +8,7 @@ import pytest
 
 from asynccoder_tui.agent.events import AgentEvent
 from asynccoder_tui.db import events, queue
+from asynccoder_tui.db.bus import EventBus
 from asynccoder_tui.db.events import LeaseLostError
 from asynccoder_tui.db.tasks import NewTask
 from asynccoder_tui.domain.enums import EventKind
@@ -110,3 +111,28 @@ async def test_a_writer_that_lost_the_lease_writes_nothing_more(pool) -> None:
     row = await pool.fetchrow("SELECT cost, input_tokens FROM tasks WHERE id = $1", task.id)
     assert row["cost"] == 0 and row["input_tokens"] == 0
     assert await pool.fetchval("SELECT count(*) FROM api_usage WHERE task_id = $1", task.id) == 0
+
+
+async def test_each_append_is_announced_with_the_last_sequence_number(pool, db_url) -> None:
+    task = await _claimed_task(pool)
+    bus = EventBus(db_url)
+    await bus.start()
+    sub = bus.subscribe(["task_events"])
+    try:
+        await events.append_events(
+            pool,
+            task.id,
+            [(EventKind.STATUS, {"n": 1}), (EventKind.STATUS, {"n": 2})],
+            lease_owner=task.lease_owner,
+        )
+        await events.append_events(pool, task.id, [(EventKind.MESSAGE, {"text": "hi"})])
+        notes = [await asyncio.wait_for(sub.get(), 5) for _ in range(2)]
+    finally:
+        await bus.stop()
+    assert [n.payload for n in notes] == [f"{task.id}:2", f"{task.id}:3"]
+    rows = await events.list_events(pool, task.id)
+    assert [(r.seq, r.payload) for r in rows] == [(1, {"n": 1}), (2, {"n": 2}), (3, {"text": "hi"})]
+    with pytest.raises(LeaseLostError):
+        await events.append_events(
+            pool, task.id, [(EventKind.STATUS, {})], lease_owner="another/lease"
+        )
