@@ -3,6 +3,11 @@
 Part of the config layer (imports only config and domain). Every record passes through
 `redact`, which masks API keys, tokens and URL passwords, so a secret that slips into a message
 or an exception text still never reaches the file.
+
+A log file that cannot be written (a full disk, a read-only or forbidden state directory)
+never stops the program: `setup_logging` returns the reason instead of raising, and a write
+that fails later is dropped quietly (the standard handler would print a traceback on standard
+error for every record, over the terminal UI).
 """
 
 from __future__ import annotations
@@ -68,12 +73,38 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(entry, ensure_ascii=False, default=str))
 
 
-def setup_logging(log_file: Path, level: str = "INFO") -> None:
-    """Send the root logger to `log_file` as JSON lines (rotated at 10 MB, 5 kept)."""
-    log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    handler = logging.handlers.RotatingFileHandler(
-        log_file, maxBytes=10_000_000, backupCount=5, encoding="utf-8"
-    )
+class QuietRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating file handler whose write failures are counted, not printed."""
+
+    failures = 0
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self.failures += 1
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except OSError:
+            self.failures += 1
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:
+            self.failures += 1
+
+
+def setup_logging(log_file: Path, level: str = "INFO") -> str | None:
+    """Send the root logger to `log_file` as JSON lines (rotated at 10 MB, 5 kept).
+
+    Returns None, or why the file cannot be written (logging then stays off)."""
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handler = QuietRotatingFileHandler(
+            log_file, maxBytes=10_000_000, backupCount=5, encoding="utf-8"
+        )
+    except OSError as err:
+        return f"cannot write the log file {log_file}: {err.strerror or err}"
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -83,3 +114,4 @@ def setup_logging(log_file: Path, level: str = "INFO") -> None:
     root.setLevel(level.upper() if level.upper() in logging._nameToLevel else "INFO")
     for noisy in ("asyncio", "httpx", "httpcore", "pgserver", "git"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    return None

@@ -181,7 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(database_url=args.database_url)
         from asynccoder_tui.logs import setup_logging
 
-        setup_logging(settings.paths.log_file, settings.log_level)
+        logging_off = setup_logging(settings.paths.log_file, settings.log_level)
+        if logging_off:
+            print(f"warning: {logging_off}; logging is off", file=sys.stderr)
         if args.command is None:
             return run_tui(settings)
         handler: Handler = args.handler

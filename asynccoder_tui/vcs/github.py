@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
@@ -116,8 +116,9 @@ class GitHubClient:
     # -- the API --------------------------------------------------------------------------
 
     async def get_user(self) -> GitHubUser:
-        reply = await self._request("GET", "user", what="reading the signed-in user")
-        return GitHubUser.model_validate(reply.data)
+        what = "reading the signed-in user"
+        reply = await self._request("GET", "user", what=what)
+        return _parse(GitHubUser.model_validate, reply.data, what)
 
     async def list_repos(self, *, max_pages: int = 50) -> list[GitHubRepo]:
         """Repositories the user owns, collaborates on or reaches through an organisation."""
@@ -127,20 +128,19 @@ class GitHubClient:
              "affiliation": "owner,collaborator,organization_member"},
             what="listing your repositories", max_pages=max_pages,
         )  # fmt: skip
-        return [GitHubRepo.from_api(item) for item in items]
+        return [_parse(GitHubRepo.from_api, item, "listing your repositories") for item in items]
 
     async def get_repo(self, full_name: str) -> GitHubRepo:
-        reply = await self._request(
-            "GET", _repo_path(full_name), what="reading the repository", repo=full_name
-        )
-        return GitHubRepo.from_api(reply.data)
+        what = f"reading the repository {full_name}"
+        reply = await self._request("GET", _repo_path(full_name), what=what, repo=full_name)
+        return _parse(GitHubRepo.from_api, reply.data, what)
 
     async def list_branches(self, full_name: str, *, max_pages: int = 20) -> list[GitHubBranch]:
         items = await self._paginate(
             f"{_repo_path(full_name)}/branches", {"per_page": 100},
             what="listing branches", repo=full_name, max_pages=max_pages,
         )  # fmt: skip
-        return [GitHubBranch.from_api(item) for item in items]
+        return [_parse(GitHubBranch.from_api, item, "listing branches") for item in items]
 
     async def create_pull_request(
         self,
@@ -178,7 +178,7 @@ class GitHubClient:
                     full_name, title=title, body=body, head=head, base=base, draft=False
                 )
             raise
-        return PullRequestInfo.from_api(reply.data)
+        return _parse(PullRequestInfo.from_api, reply.data, "opening a pull request")
 
     async def find_pull_request(
         self, full_name: str, branch: str, *, owner: str | None = None, state: str = "open"
@@ -193,14 +193,16 @@ class GitHubClient:
         )  # fmt: skip
         if not reply.data:
             return None
-        return PullRequestInfo.from_api(reply.data[0])
+        if not isinstance(reply.data, list):
+            raise _unexpected("looking up the branch's pull request", "not a list")
+        return _parse(PullRequestInfo.from_api, reply.data[0], "looking up the pull request")
 
     async def get_pull_request(self, full_name: str, number: int) -> PullRequestInfo:
         reply = await self._request(
             "GET", f"{_repo_path(full_name)}/pulls/{int(number)}",
             what=f"reading pull request #{number}", repo=full_name,
         )  # fmt: skip
-        return PullRequestInfo.from_api(reply.data)
+        return _parse(PullRequestInfo.from_api, reply.data, f"reading pull request #{number}")
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -353,7 +355,8 @@ class GitHubClient:
             if reset is not None:
                 return max(reset - time.time(), 0.0) + 1.0
             return 60.0
-        message = str((_json(response) or {}).get("message", "")).lower()
+        body = _json(response)
+        message = str(body.get("message", "") if isinstance(body, dict) else "").lower()
         if "rate limit" in message or response.status_code == 429:
             return 60.0
         return None
@@ -368,6 +371,26 @@ class GitHubClient:
             retry_after=wait,
             hint="wait, or make fewer requests (a token raises the limit for anonymous use)",
         )
+
+
+T = TypeVar("T")
+
+
+def _unexpected(what: str, detail: str) -> GitHubError:
+    return GitHubError(
+        f"GitHub sent an unexpected answer while {what} ({detail})",
+        hint="check github_api_url (a proxy or another service may be answering), then retry",
+    )
+
+
+def _parse(build: Callable[[Any], T], data: Any, what: str) -> T:
+    """`build(data)`, or a `GitHubError` when GitHub's answer is not the expected shape."""
+    if not isinstance(data, dict):
+        raise _unexpected(what, f"a {type(data).__name__} instead of an object")
+    try:
+        return build(data)
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        raise _unexpected(what, f"{type(err).__name__}: {str(err)[:200]}") from None
 
 
 def _repo_path(full_name: str) -> str:
@@ -430,4 +453,7 @@ def _http_error(response: httpx.Response, what: str, repo: str | None) -> GitHub
             status=422,
             hint="check the branch names and that the branch is pushed",
         )
-    return GitHubError(f"GitHub answered {status} while {what}{target}: {said}", status=status)
+    trouble = "GitHub is having trouble; try again in a few minutes" if status >= 500 else None
+    return GitHubError(
+        f"GitHub answered {status} while {what}{target}: {said}", status=status, hint=trouble
+    )

@@ -80,7 +80,11 @@ async def fetch_origin(git: Git, url: str, token: str | None, *, label: str) -> 
         )  # fmt: skip
     except GitError as err:
         text = err.message.lower()
-        if "authentication" in text or "403" in text or "401" in text or "could not read" in text:
+        if "no space left" in text:
+            hint = f"the disk holding the cache ({git.git_dir}) is full: free some space"
+        elif "read-only file system" in text or "permission denied" in text:
+            hint = f"the cache folder ({git.git_dir}) cannot be written: fix its permissions"
+        elif "authentication" in text or "403" in text or "401" in text or "could not read" in text:
             hint = "check that the GitHub token can read this repository"
         elif "not found" in text or "does not appear to be a git repository" in text:
             hint = "check the repository's clone URL and that the token can see it"

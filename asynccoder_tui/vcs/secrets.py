@@ -92,6 +92,9 @@ def _create_key_file(path: Path) -> bytes:
     try:
         os.write(fd, key + b"\n")
         os.fsync(fd)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
     finally:
         os.close(fd)
     try:
@@ -107,7 +110,21 @@ def _create_key_file(path: Path) -> bytes:
 
 
 def load_key(key_file: Path, *, use_keyring: bool = True) -> tuple[bytes, str]:
-    """(key, where it is kept: "keyring" or "file"), creating a key when there is none."""
+    """(key, where it is kept: "keyring" or "file"), creating a key when there is none.
+
+    A key file that cannot be read or written (a full disk, a read-only or forbidden data
+    directory) is a `SecretStoreError` naming the file and the reason."""
+    try:
+        return _load_key(key_file, use_keyring=use_keyring)
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise SecretStoreError(
+            f"cannot use the token encryption key file {key_file}: {reason}",
+            hint="make the data directory writable (and free some space), then try again",
+        ) from err
+
+
+def _load_key(key_file: Path, *, use_keyring: bool) -> tuple[bytes, str]:
     existing = _read_key_file(key_file)
     if existing is not None:
         return existing, "file"

@@ -30,7 +30,7 @@ from typing import Any
 from asynccoder_tui.config import Paths, Settings
 from asynccoder_tui.domain.commands import CommandRunner
 from asynccoder_tui.domain.enums import RepoKind
-from asynccoder_tui.domain.errors import WorkspaceError
+from asynccoder_tui.domain.errors import GitError, WorkspaceError
 from asynccoder_tui.vcs import orphans, publish, review
 from asynccoder_tui.vcs.diff import DiffStats, FileChange, FileDiff, with_stats
 from asynccoder_tui.vcs.git import Git
@@ -42,6 +42,7 @@ from asynccoder_tui.vcs.sandbox import make_runner
 from asynccoder_tui.vcs.setup import run_setup
 from asynccoder_tui.vcs.sources import github_source, local_source
 from asynccoder_tui.vcs.spec import RepoSpec, Workspace
+from asynccoder_tui.vcs.storage import first_problem
 from asynccoder_tui.vcs.worktrees import drop_worktree
 
 log = logging.getLogger(__name__)
@@ -115,9 +116,38 @@ class WorkspaceManager:
         `repo` is a `RepoSpec` or the database's `Repository`; `base_branch` defaults to the
         repository's default branch; `token` authenticates the fetch of a private GitHub
         repository. `fresh` discards an existing workspace and branch first (a retry that
-        must start over). Raises `WorkspaceError` (setup failed, base branch missing...).
+        must start over). Raises `WorkspaceError` (setup failed, base branch missing, a full
+        or read-only disk, named as such).
         """
         spec = RepoSpec.coerce(repo)
+        try:
+            return await self._prepare(spec, task_id, slug, base_branch, token, fresh)
+        except (GitError, OSError) as err:
+            raise await self._storage_error(spec, err) from err
+
+    async def _storage_error(self, spec: RepoSpec, err: GitError | OSError) -> Exception:
+        """`err` as a `WorkspaceError` naming a full, read-only or forbidden disk, when the
+        workspaces, the cache or the repository's git folder is one; else `err` itself
+        (an `OSError` in words)."""
+        folders = [self.root, self.root / ".meta"]
+        if spec.kind is RepoKind.LOCAL:
+            folders.append(Path(str(spec.local_path)) / ".git")
+        else:
+            folders.append(self.paths.mirrors)
+        problem = await asyncio.to_thread(first_problem, folders)
+        said = err.message if isinstance(err, GitError) else (err.strerror or str(err))
+        if problem is not None:
+            return WorkspaceError(
+                f"{said} ({problem})", hint="free some space or fix the folder's permissions"
+            )
+        if isinstance(err, OSError):
+            return WorkspaceError(f"cannot prepare the workspace: {said}")
+        return err
+
+    async def _prepare(
+        self, spec: RepoSpec, task_id: object, slug: str, base_branch: str | None,
+        token: str | None, fresh: bool,
+    ) -> Workspace:  # fmt: skip
         tid = validate_task_id(task_id)
         base = validate_branch_name(base_branch or spec.default_branch)
         settings = spec.repo_settings

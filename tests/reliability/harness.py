@@ -6,10 +6,11 @@ coroutine with a hard time limit that names what hung.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,15 +54,16 @@ def make_repository(root: Path, files: dict[str, str | bytes] | None = None) -> 
 def quick_settings(db_url: str, **changes: Any) -> Settings:
     """Settings on `db_url` with a 3 s lease and limits that never refuse a test's load
     (bypassing validation: a person may not set a lease under 5 s)."""
-    base = load_settings(database_url=db_url, sandbox="auto", use_gh_cli_token=False)
     values: dict[str, Any] = {
         "lease_seconds": 3,
         "max_submissions_per_minute": 100_000,
         "max_concurrent_tasks_per_user": 100,
         "max_concurrent_per_provider": 100,
-        "starting_credits": 10_000_000,
     }
-    values.update(changes)
+    unchecked = {k: changes.pop(k) for k in list(changes) if k in values}
+    values.update(unchecked)
+    changes.setdefault("use_gh_cli_token", False)
+    base = load_settings(database_url=db_url, sandbox="auto", **changes)
     return base.model_copy(update=values)
 
 
@@ -144,3 +146,54 @@ async def top_up(ctx: Any, credits: int = 10_000_000) -> None:
 
     await ledger.grant(ctx.db.pool, ctx.user.id, credits, key=f"grant:reliability:{uuid.uuid4()}")
     await ctx.refresh_user()
+
+
+@contextlib.asynccontextmanager
+async def running_pool(
+    ctx: Any, settings: Any = None, *, concurrency: int = 2, **options: Any
+) -> AsyncIterator[Any]:
+    """A started `WorkerPool` in this process (with its own bus), stopped on exit."""
+    from asynccoder_tui.db.bus import EventBus
+    from asynccoder_tui.engine.pool import WorkerPool
+
+    bus = EventBus(ctx.db.url)
+    await bus.start()
+    options.setdefault("poll_interval", 0.3)
+    options.setdefault("rescue_interval", 0.5)
+    options.setdefault("backoff_base", 0.1)
+    pool = WorkerPool(
+        ctx.db.pool, settings or ctx.settings, concurrency=concurrency, bus=bus, **options
+    )
+    await pool.start()
+    try:
+        yield pool
+    finally:
+        await pool.stop()
+        await bus.stop()
+
+
+FINAL = ("completed", "failed", "cancelled")
+
+
+async def wait_final(ctx: Any, task_id: Any, timeout: float = 90) -> Any:
+    """The task once it has ended (completed, failed or cancelled)."""
+    from asynccoder_tui.db import tasks as tasks_db
+
+    async def ended() -> Any:
+        task = await tasks_db.get_task(ctx.db.pool, task_id)
+        return task if task.status.value in FINAL else None
+
+    return await poll(ended, timeout=timeout, what=f"task {task_id} to end")
+
+
+def plan_model(folder: Path, name: str, turns: list[dict[str, Any]]) -> str:
+    """A `scripted:@<file>` model name for a plan of `turns`."""
+    import json
+
+    path = folder / f"plan-{name}.json"
+    path.write_text(json.dumps({"turns": turns}))
+    return f"scripted:@{path}"
+
+
+def finish(summary: str = "done") -> dict[str, Any]:
+    return {"text": "Done.", "tool_calls": [{"name": "finish", "arguments": {"summary": summary}}]}
