@@ -22,7 +22,6 @@ from textual.widgets import Footer, Static
 
 from asynccoder_tui.domain.enums import TaskStatus
 from asynccoder_tui.domain.errors import NotFoundError
-from asynccoder_tui.tui.format import safe
 from asynccoder_tui.tui.messages import (
     ConnectionChanged,
     ContextFailed,
@@ -32,6 +31,7 @@ from asynccoder_tui.tui.messages import (
     TaskEventsAppended,
     TasksChanged,
 )
+from asynccoder_tui.tui.screens.task_actions import TaskActions
 from asynccoder_tui.tui.widgets.banner import Banner
 from asynccoder_tui.tui.widgets.status_header import StatusHeader
 
@@ -56,7 +56,7 @@ PANE_IDS = {
 PANE_TITLES = {"repos": "1 Repos", "tasks": "2 Tasks", "chat": "3 Chat", "diff": "4 Diff"}
 
 
-class MainScreen(Screen[None]):
+class MainScreen(TaskActions, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "next_pane", "Next pane", show=False, id="main.next_pane"),
         Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="main.previous_pane"),
@@ -412,102 +412,9 @@ class MainScreen(Screen[None]):
             table.reload(self.tasks.reset_filters(), anchor=task)
         self.tasks.focus_main()
 
-    def jump_to_repository(self, repo: Repository) -> None:
-        self.repos.reload(select=repo.id)
-        self.repos.focus_main()
-
-    # -- actions on tasks -------------------------------------------------------------------
-
-    def action_new_task(self, *, model: str | None = None, prompt: str | None = None) -> None:
-        from asynccoder_tui.tui.screens.new_task import NewTaskScreen
-
-        if self.ctx_app.context is None or not self.built:
-            self.notify("Still connecting to the database…", severity="warning")
-            return
-        self.app.push_screen(
-            NewTaskScreen(
-                repository=self.repository or self.repos.first_repository(),
-                model=model,
-                prompt=prompt,
-            ),
-            self._submitted,
-        )
-
-    def _submitted(self, task: Task | None) -> None:
-        if task is None:
-            return
-        self._statuses[task.id] = task.status
-        self.notify(
-            f"{safe(task.title, 60)}  ·  {task.held_credits:,} credits held",
-            title="Task queued",
-            markup=False,
-        )
-        self.tasks.apply([task])
-        self.select_task_row(task.id)
-        self.tasks.focus_main()
-        self.repos_refresh_soon()
-
-    def _require_selected(self) -> Task | None:
-        if self.selected is None:
-            self.notify("Select a task first", severity="warning", timeout=3)
-        return self.selected
-
-    def action_cancel_task(self) -> None:
-        task = self._require_selected()
-        if task is not None:
-            self.cancel_task(task.id)
-
-    @work(group="task-action", exit_on_error=False)
-    async def cancel_task(self, task_id: UUID) -> None:
-        from asynccoder_tui.services import tasks
-
-        ctx = self.ctx_app.context
-        if ctx is None:
-            return
-        with self.ctx_app.reporting("cancel the task"):
-            task = await tasks.cancel(ctx, task_id)
-            word = "Cancelling" if task.status is TaskStatus.RUNNING else "Cancelled"
-            self.notify(f"{word}: {safe(task.title, 60)}", markup=False)
-            self.show_tasks([task])
-
-    def action_retry_task(self) -> None:
-        task = self._require_selected()
-        if task is not None:
-            self.retry_task(task.id)
-
-    @work(group="task-action", exit_on_error=False)
-    async def retry_task(self, task_id: UUID) -> None:
-        from asynccoder_tui.services import tasks
-
-        ctx = self.ctx_app.context
-        if ctx is None:
-            return
-        with self.ctx_app.reporting("retry the task"):
-            task = await tasks.retry(ctx, task_id)
-            self.notify(f"Queued again: {safe(task.title, 60)}", markup=False)
-            self.show_tasks([task])
-
-    def action_follow_up(self) -> None:
-        if self._require_selected() is not None:
-            self.chat.action_focus_input()
-
     def action_reload(self) -> None:
         self._resync()
 
-    # -- the demo ---------------------------------------------------------------------------
-
-    def start_demo(self) -> None:
-        self._start_demo()
-
-    @work(group="demo", exclusive=True, exit_on_error=False)
-    async def _start_demo(self) -> None:
-        from asynccoder_tui.services import onboarding
-
-        ctx = self.ctx_app.context
-        if ctx is None:
-            return
-        with self.ctx_app.reporting("create the demo repository"):
-            repo = await onboarding.create_demo(ctx)
-            self.repository = repo
-            self.repos.reload(select=repo.id)
-            self.action_new_task(model=onboarding.DEMO_MODEL, prompt=onboarding.DEMO_PROMPT)
+    def jump_to_repository(self, repo: Repository) -> None:
+        self.repos.reload(select=repo.id)
+        self.repos.focus_main()
