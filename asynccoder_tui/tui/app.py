@@ -101,6 +101,7 @@ class AsyncCoderApp(App[int]):
         self.bell_count = 0
         self.main_screen = MainScreen()
         self._last_error: tuple[str, float] = ("", 0.0)
+        self._bugs_shown: set[str] = set()
 
     # -- start and stop ---------------------------------------------------------------------
 
@@ -256,24 +257,36 @@ class AsyncCoderApp(App[int]):
     # -- errors and notifications -----------------------------------------------------------
 
     def report_error(self, err: BaseException, doing: str) -> None:
-        """The one place background failures are shown: a toast saying what to do."""
+        """The one place background failures are shown.
+
+        A refusal or a failure the user can act on (an `AsyncCoderError`, the database being
+        away) is a toast saying what to do; anything else is a bug: it is logged with its
+        traceback and shown once in a dialog that says where the details are.
+        """
         if self.return_code is not None:  # quitting: widgets are going away under the workers
             log.debug("ignored while quitting (%s): %r", doing, err)
             return
+        title = f"Could not {doing}"
         if isinstance(err, AsyncCoderError):
-            message, title = safe(err.message), f"Could not {doing}"
-            if err.hint:
-                message += f"\n→ {safe(err.hint)}"
+            message = safe(err.message) + (f"\n→ {safe(err.hint)}" if err.hint else "")
         elif _is_database_failure(err):
             message = "The database is unavailable; the app reconnects on its own."
-            title = f"Could not {doing}"
         else:
             log.error("unexpected error while trying to %s", doing, exc_info=err)
-            message = (
-                f"Unexpected {type(err).__name__}: {safe(err, 200)}\n"
-                f"Details are in {self.settings.paths.log_file}."
-            )
-            title = f"Could not {doing}"
+            kind = f"{type(err).__name__} while trying to {doing}"
+            if kind not in self._bugs_shown:
+                self._bugs_shown.add(kind)
+                from asynccoder_tui.tui.screens.dialogs import ErrorDialog
+
+                self.push_screen(
+                    ErrorDialog(
+                        "Something went wrong",
+                        f"Unexpected {type(err).__name__} while trying to {doing}: "
+                        f"{safe(err, 300)}",
+                        f"The details are in {self.settings.paths.log_file}; the app goes on.",
+                    )
+                )
+            return
         now = asyncio.get_running_loop().time()
         if self._last_error[0] == message and now - self._last_error[1] < 2:
             return

@@ -48,3 +48,28 @@ async def test_connects_shows_user_balance_and_welcome(ui_settings) -> None:
         await pilot.press("q")
     assert app.return_code == 0
     assert app.local_workers is None and app.context is None  # stopped and closed on exit
+
+
+async def test_failures_are_toasts_and_bugs_one_dialog(ui_settings) -> None:
+    from asynccoder_tui.domain.errors import InputError
+    from asynccoder_tui.tui.screens.dialogs import ErrorDialog
+
+    from .conftest import toasts
+
+    app = AsyncCoderApp(ui_settings(worker_concurrency=0))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        with app.reporting("rename the thing"):
+            raise InputError("the name is taken", hint="pick another name")
+        await pilot.pause()
+        assert any("the name is taken" in t and "pick another name" in t for t in toasts(app))
+        assert app.screen is app.main_screen
+
+        for _ in range(2):  # a bug: logged, shown once in a dialog, and the app goes on
+            with app.reporting("draw the thing"):
+                raise RuntimeError("unexpected state")
+            await pilot.pause()
+        assert isinstance(app.screen, ErrorDialog)
+        assert "asynccoder.log" in screen_text(app)
+        await pilot.press("escape")
+        assert app.screen is app.main_screen and app.is_running
