@@ -10,9 +10,10 @@
 - no network unless allowed (its own network namespace with only a loopback), its own pid,
   IPC and UTS namespaces, a new session (no terminal injection), all capabilities dropped;
 - an environment without API keys, tokens or passwords (an allow-list, not a deny-list);
-- a process limit (`RLIMIT_NPROC`, enforced by the kernel for non-root users) and a time
-  limit; on timeout or cancellation bubblewrap is killed and with it, through the pid
-  namespace, every process the command started, daemons included.
+- a process limit (`RLIMIT_NPROC` for ordinary users; for root, whom the kernel exempts from
+  it, a `pids` cgroup per command, see `pids.py`) and a time limit; on timeout or
+  cancellation bubblewrap is killed and with it, through the pid namespace, every process
+  the command started, daemons included.
 
 `PlainRunner` is the fallback where bubblewrap is missing or cannot create namespaces: the same
 environment, time limit, process limit and tree kill, but no file-system or network isolation;
@@ -35,6 +36,7 @@ from pathlib import Path
 
 from asynccoder_tui.domain.commands import CommandResult, CommandRunner
 from asynccoder_tui.domain.errors import SandboxError
+from asynccoder_tui.vcs.pids import PidsCgroup
 from asynccoder_tui.vcs.process import KILL_GRACE_SECONDS, run_process
 
 log = logging.getLogger(__name__)
@@ -151,16 +153,23 @@ class _Runner:
     ) -> CommandResult:
         where = _check_cwd(cwd, self.workspace)
         prefix = await asyncio.to_thread(_process_limit_prefix, self.max_processes)
-        argv = [*prefix, *self._argv(command, where)]
-        outcome = await run_process(
-            argv,
-            cwd=where,
-            env=sandbox_environment(env),
-            timeout=timeout,
-            output_limit=output_limit,
-            kill_grace=self.kill_grace,
-            watch_interval=None if self.sandboxed else 0.5,
-        )
+        group = None
+        if self.max_processes is not None and os.geteuid() == 0:
+            group = await asyncio.to_thread(PidsCgroup.create, self.max_processes)
+        argv = [*(group.prefix() if group else []), *prefix, *self._argv(command, where)]
+        try:
+            outcome = await run_process(
+                argv,
+                cwd=where,
+                env=sandbox_environment(env),
+                timeout=timeout,
+                output_limit=output_limit,
+                kill_grace=self.kill_grace,
+                watch_interval=None if self.sandboxed else 0.5,
+            )
+        finally:
+            if group is not None:
+                await asyncio.shield(asyncio.to_thread(group.remove))
         return CommandResult(
             exit_code=outcome.exit_code,
             output=outcome.output,
