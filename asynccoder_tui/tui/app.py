@@ -29,7 +29,7 @@ from textual.screen import Screen
 
 from asynccoder_tui import __version__
 from asynccoder_tui.config import Settings
-from asynccoder_tui.domain.errors import AsyncCoderError
+from asynccoder_tui.domain.errors import AsyncCoderError, ConfigError, MigrationError
 from asynccoder_tui.tui.bindings import binding_ids, split_keymap
 from asynccoder_tui.tui.commands import ActionsProvider, JumpProvider
 from asynccoder_tui.tui.format import safe
@@ -161,6 +161,10 @@ class AsyncCoderApp(App[int]):
         while self.context is None:
             try:
                 self.context = await AppContext.open(self.settings)
+            except (MigrationError, ConfigError) as err:
+                # Waiting will not fix these: say what to do and stop trying.
+                self.main_screen.post_message(ContextFailed(safe(err), None))
+                return
             except Exception as err:
                 if not isinstance(err, AsyncCoderError) and not _is_database_failure(err):
                     log.exception("opening the database failed")

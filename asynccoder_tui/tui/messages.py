@@ -16,9 +16,10 @@ class ContextReady(Message):
 
 
 class ContextFailed(Message):
-    """Opening the database failed; the app retries on its own."""
+    """Opening the database failed; the app retries in `retry_in` seconds (None: it cannot
+    succeed without a change from the user, so it does not retry)."""
 
-    def __init__(self, error: str, retry_in: float) -> None:
+    def __init__(self, error: str, retry_in: float | None) -> None:
         super().__init__()
         self.error = error
         self.retry_in = retry_in

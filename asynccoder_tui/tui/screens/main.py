@@ -219,9 +219,12 @@ class MainScreen(TaskActions, Screen[None]):
 
     @on(ContextFailed)
     def _context_failed(self, message: ContextFailed) -> None:
-        self.banner.show(
-            f"Cannot open the database: {message.error}  ·  retrying in {message.retry_in:.0f} s"
+        then = (
+            f"retrying in {message.retry_in:.0f} s"
+            if message.retry_in is not None
+            else "fix this, then start Async Coder again"
         )
+        self.banner.show(f"Cannot open the database: {message.error}  ·  {then}")
         self.header.connected = False
 
     @on(ContextReady)
