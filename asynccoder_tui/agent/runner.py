@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from asynccoder_tui.domain.commands import CommandResult
+from asynccoder_tui.domain.commands import CommandResult, HeadTailBuffer
 
 KILL_GRACE_SECONDS = 0.5
 SECRET_ENV_NAMES = frozenset(
@@ -54,44 +54,6 @@ def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     if extra:
         env.update(extra)
     return env
-
-
-class HeadTailBuffer:
-    """Keeps the first and last `limit // 2` bytes of a stream and counts what it dropped."""
-
-    def __init__(self, limit: int) -> None:
-        self.head_limit = max(1, limit // 2)
-        self.tail_limit = max(1, limit - self.head_limit)
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.dropped = 0
-
-    def write(self, data: bytes) -> None:
-        room = self.head_limit - len(self.head)
-        if room > 0:
-            self.head += data[:room]
-            data = data[room:]
-        if not data:
-            return
-        self.tail += data
-        excess = len(self.tail) - self.tail_limit
-        if excess > 0:
-            self.dropped += excess
-            del self.tail[:excess]
-
-    @property
-    def truncated(self) -> bool:
-        return self.dropped > 0
-
-    def text(self) -> str:
-        head = self.head.decode("utf-8", errors="replace")
-        tail = self.tail.decode("utf-8", errors="replace")
-        if not self.dropped:
-            return head + tail
-        return (
-            f"{head}\n\n[... {self.dropped} bytes of output elided: showing the first "
-            f"{len(self.head)} and last {len(self.tail)} bytes ...]\n\n{tail}"
-        )
 
 
 def _descendants(pid: int) -> list[int]:
