@@ -25,6 +25,8 @@ async def append_events(
     events: Sequence[tuple[EventKind, dict[str, Any]]],
     *,
     lease_owner: str | None = None,
+    write_id: UUID | None = None,
+    retried: bool = False,
 ) -> list[TaskEvent]:
     """Append events in order; sequence numbers come from the task row, so they never skip.
 
@@ -33,30 +35,41 @@ async def append_events(
     announces `<task id>:<last seq>` on `task_events`. With `lease_owner`, the append happens
     only while that lease holds the task (`LeaseLostError` otherwise), so a run that lost its
     task cannot write to its transcript.
+
+    `write_id` marks the rows; a write repeated with `retried` (its connection dropped and its
+    commit may have got through) returns the rows already written under that id instead of
+    appending them again.
     """
     if not events:
         return []
     rows = await db.fetch(
-        f"""WITH bumped AS (
+        f"""WITH done AS (
+                SELECT {_COLUMNS} FROM task_events
+                WHERE $7 AND task_id = $1 AND write_id = $6),
+            bumped AS (
                 UPDATE tasks SET event_seq = event_seq + $2
-                WHERE id = $1 AND ($3::text IS NULL
-                                   OR (lease_owner = $3 AND status = 'running'))
+                WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM done)
+                  AND ($3::text IS NULL OR (lease_owner = $3 AND status = 'running'))
                 RETURNING event_seq),
             added AS (
-                INSERT INTO task_events (task_id, seq, kind, payload)
-                SELECT $1, b.event_seq - $2 + s.n, s.kind, s.payload
+                INSERT INTO task_events (task_id, seq, kind, payload, write_id)
+                SELECT $1, b.event_seq - $2 + s.n, s.kind, s.payload, $6
                 FROM bumped b,
                      unnest($4::text[], $5::jsonb[]) WITH ORDINALITY AS s(kind, payload, n)
                 RETURNING {_COLUMNS}),
             announced AS (
                 SELECT pg_notify('task_events', $1::text || ':' || b.event_seq) FROM bumped b)
-            SELECT a.*, (SELECT count(*) FROM announced) AS announced
-            FROM added a ORDER BY a.seq""",
+            SELECT a.*, (SELECT count(*) FROM announced) AS announced FROM added a
+            UNION ALL
+            SELECT d.*, 0 FROM done d
+            ORDER BY seq""",
         task_id,
         len(events),
         lease_owner,
         [kind.value for kind, _ in events],
         [payload for _, payload in events],
+        write_id,
+        retried and write_id is not None,
     )
     if not rows:
         if lease_owner is not None:

@@ -202,33 +202,62 @@ async def lock_expired(conn: Executor, task_id: UUID) -> Task | None:
     return one(Task, row)
 
 
-async def add_usage(
-    conn: Executor,
+async def record_call(
+    db: Executor,
     task_id: UUID,
-    worker_id: str,
+    lease_owner: str,
     *,
+    key: str,
+    user_id: UUID,
+    execution_id: UUID | None,
+    provider: str,
+    model: str,
     input_tokens: int,
     output_tokens: int,
     cache_read_tokens: int,
     cache_write_tokens: int,
     cost: Decimal,
 ) -> bool:
-    """Add one provider call's usage to the task (only while `worker_id` holds the lease)."""
-    status = await conn.execute(
-        f"""UPDATE tasks SET input_tokens = input_tokens + $3, output_tokens = output_tokens + $4,
-               cache_read_tokens = cache_read_tokens + $5,
-               cache_write_tokens = cache_write_tokens + $6,
-               cost = cost + $7, run_cost = run_cost + $7
-           WHERE id = $1 AND lease_owner = $2 AND {_RUNNING}""",
+    """Record one provider call (an `api_usage` row, keyed by `key`) and add it to the task's
+    totals, in one statement, while `lease_owner` holds the lease. Recording the same key again
+    changes nothing and answers True (a retry after a dropped connection); False when the lease
+    is not held and the call was never recorded."""
+    row = await db.fetchrow(
+        f"""WITH owned AS (
+                SELECT id FROM tasks WHERE id = $1 AND lease_owner = $2 AND {_RUNNING}
+                FOR UPDATE),
+            recorded AS (
+                INSERT INTO api_usage (user_id, task_id, execution_id, provider, model,
+                                       input_tokens, output_tokens, cache_read_tokens,
+                                       cache_write_tokens, cost, call_key)
+                SELECT $3, o.id, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM owned o
+                ON CONFLICT (call_key) DO NOTHING
+                RETURNING task_id),
+            added AS (
+                UPDATE tasks SET input_tokens = input_tokens + $7,
+                       output_tokens = output_tokens + $8,
+                       cache_read_tokens = cache_read_tokens + $9,
+                       cache_write_tokens = cache_write_tokens + $10,
+                       cost = cost + $11, run_cost = run_cost + $11
+                WHERE id = (SELECT task_id FROM recorded)
+                RETURNING id)
+            SELECT (SELECT count(*) FROM added) AS added,
+                   EXISTS (SELECT 1 FROM api_usage WHERE call_key = $12) AS known""",
         task_id,
-        worker_id,
+        lease_owner,
+        user_id,
+        execution_id,
+        provider,
+        model,
         input_tokens,
         output_tokens,
         cache_read_tokens,
         cache_write_tokens,
         cost,
+        key,
     )
-    return status == "UPDATE 1"
+    assert row is not None
+    return bool(row["added"] or row["known"])
 
 
 async def set_results(

@@ -5,13 +5,16 @@
   keeps arriving the flush timer keeps running; nothing waits in the buffer for the next event.
 - Any other event first flushes the buffered text, so the transcript keeps the order in which
   things happened.
-- `usage` events also add an `api_usage` row and the task's running totals, in one transaction
+- `usage` events also add an `api_usage` row and the task's running totals, in one statement
   that checks the lease.
 - Every write is lease-checked against the run's lease token: once the task is no longer this
   run's, writing raises `LeaseLostError` and the runner stops.
 - A write that fails because the database is unreachable (a restart, a dropped connection) is
-  retried with backoff for up to `retry_for` seconds; the agent waits meanwhile. Text whose
-  write failed for good is put back in the buffer, never silently dropped.
+  retried with backoff for up to `retry_for` seconds; the agent waits meanwhile. Retries are
+  safe when the first try's commit got through before the connection dropped: a batch of
+  events carries a write id and a usage record a key, so the retry finds what was written
+  instead of writing it twice. Text whose write failed for good is put back in the buffer,
+  never silently dropped.
 """
 
 from __future__ import annotations
@@ -19,16 +22,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from uuid import UUID
 
 from asynccoder_tui.agent.events import AgentEvent
-from asynccoder_tui.db import events, queue, usage
+from asynccoder_tui.db import events, queue
 from asynccoder_tui.db.events import LeaseLostError
 from asynccoder_tui.db.pool import Executor
-from asynccoder_tui.db.tx import transaction
 from asynccoder_tui.domain.enums import EventKind
 
 log = logging.getLogger(__name__)
@@ -145,13 +148,20 @@ class EventWriter:
             rows = text + batch
             if not rows:
                 return
+            write_id = uuid.uuid4()
+            attempts = 0
+
+            async def append() -> None:
+                nonlocal attempts
+                attempts += 1
+                await events.append_events(
+                    self.db, self.task_id, rows, lease_owner=self.lease_owner,
+                    write_id=write_id, retried=attempts > 1,
+                )  # fmt: skip
+
             try:
                 await retry_transient(
-                    lambda: events.append_events(
-                        self.db, self.task_id, rows, lease_owner=self.lease_owner
-                    ),
-                    retry_for=self.retry_for,
-                    what="writing the transcript",
+                    append, retry_for=self.retry_for, what="writing the transcript"
                 )
             except LeaseLostError as err:
                 self.lost = err
@@ -163,42 +173,25 @@ class EventWriter:
             self.rows_written += len(rows)
 
     async def _record_usage(self, payload: dict[str, Any]) -> None:
-        record = usage.UsageRecord(
-            provider=self.provider,
-            model=self.model,
-            input_tokens=int(payload.get("input_tokens", 0) or 0),
-            output_tokens=int(payload.get("output_tokens", 0) or 0),
-            cache_read_tokens=int(payload.get("cache_read_tokens", 0) or 0),
-            cache_write_tokens=int(payload.get("cache_write_tokens", 0) or 0),
-            cost=_decimal(payload.get("cost")),
-        )
+        key = f"{self.task_id}:{uuid.uuid4()}"  # one call, however often it is retried
 
-        async def write_usage() -> None:
-            async with transaction(self.db) as conn:
-                held = await queue.add_usage(
-                    conn,
-                    self.task_id,
-                    self.lease_owner,
-                    input_tokens=record.input_tokens,
-                    output_tokens=record.output_tokens,
-                    cache_read_tokens=record.cache_read_tokens,
-                    cache_write_tokens=record.cache_write_tokens,
-                    cost=record.cost,
+        async def record() -> None:
+            held = await queue.record_call(
+                self.db, self.task_id, self.lease_owner, key=key, user_id=self.user_id,
+                execution_id=self.execution_id, provider=self.provider, model=self.model,
+                input_tokens=int(payload.get("input_tokens", 0) or 0),
+                output_tokens=int(payload.get("output_tokens", 0) or 0),
+                cache_read_tokens=int(payload.get("cache_read_tokens", 0) or 0),
+                cache_write_tokens=int(payload.get("cache_write_tokens", 0) or 0),
+                cost=_decimal(payload.get("cost")),
+            )  # fmt: skip
+            if not held:
+                self.lost = LeaseLostError(
+                    f"task {self.task_id} is no longer leased to {self.lease_owner}"
                 )
-                if not held:
-                    self.lost = LeaseLostError(
-                        f"task {self.task_id} is no longer leased to {self.lease_owner}"
-                    )
-                    raise self.lost
-                await usage.record_usage(
-                    conn,
-                    user_id=self.user_id,
-                    task_id=self.task_id,
-                    execution_id=self.execution_id,
-                    usage=record,
-                )
+                raise self.lost
 
-        await retry_transient(write_usage, retry_for=self.retry_for, what="recording usage")
+        await retry_transient(record, retry_for=self.retry_for, what="recording usage")
 
     async def close(self) -> None:
         """Write whatever text is still buffered, then stop the flush timer.

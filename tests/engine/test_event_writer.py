@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
+import asyncpg
 import pytest
 
 from asynccoder_tui.agent.events import AgentEvent
@@ -136,3 +138,79 @@ async def test_each_append_is_announced_with_the_last_sequence_number(pool, db_u
         await events.append_events(
             pool, task.id, [(EventKind.STATUS, {})], lease_owner="another/lease"
         )
+
+
+class CommitThenDrop:
+    """A pool whose `drop_at`-th statement runs (and commits), then fails as a connection
+    dropped before its answer arrived would: the caller cannot tell whether it got through."""
+
+    def __init__(self, pool, drop_at: int) -> None:
+        self.pool = pool
+        self.drop_at = drop_at
+        self.statements = 0
+
+    async def _run(self, method: str, *args, **kw):
+        self.statements += 1
+        result = await getattr(self.pool, method)(*args, **kw)
+        if self.statements == self.drop_at:
+            raise asyncpg.exceptions.ConnectionDoesNotExistError(
+                "connection was closed in the middle of operation"
+            )
+        return result
+
+    async def execute(self, *args, **kw):
+        return await self._run("execute", *args, **kw)
+
+    async def fetch(self, *args, **kw):
+        return await self._run("fetch", *args, **kw)
+
+    async def fetchrow(self, *args, **kw):
+        return await self._run("fetchrow", *args, **kw)
+
+    async def fetchval(self, *args, **kw):
+        return await self._run("fetchval", *args, **kw)
+
+
+async def test_a_write_whose_commit_got_through_before_the_drop_is_not_written_twice(
+    pool,
+) -> None:
+    task = await _claimed_task(pool)
+    flaky = CommitThenDrop(pool, drop_at=1)
+    writer = EventWriter(
+        flaky, task_id=task.id, user_id=task.owner_id, lease_owner=task.lease_owner,
+        provider="scripted", model=task.model, retry_for=5,
+    )  # fmt: skip
+    await writer(_delta("streamed once "))
+    await writer(AgentEvent(EventKind.TOOL_RESULT, {"id": "c1", "output": "once"}))
+    assert flaky.statements == 2  # the dropped one, then the retry that found it written
+    rows = await events.list_events(pool, task.id)
+    assert [(r.seq, r.kind) for r in rows] == [
+        (1, EventKind.TEXT_DELTA),
+        (2, EventKind.TOOL_RESULT),
+    ]
+    assert await events.last_seq(pool, task.id) == 2
+    await writer.write(EventKind.STATUS, {"status": "after"})
+    assert [r.seq for r in await events.list_events(pool, task.id)] == [1, 2, 3]
+
+
+async def test_a_usage_record_whose_commit_got_through_is_not_billed_twice(pool) -> None:
+    task = await _claimed_task(pool)
+    # Statement 1 appends the usage event, statement 2 records the call: it is the one dropped.
+    flaky = CommitThenDrop(pool, drop_at=2)
+    writer = EventWriter(
+        flaky, task_id=task.id, user_id=task.owner_id, lease_owner=task.lease_owner,
+        provider="scripted", model=task.model, retry_for=5,
+    )  # fmt: skip
+    usage = {"input_tokens": 1000, "output_tokens": 100, "cost": "0.0045", "failed": False}
+    await writer(AgentEvent(EventKind.USAGE, usage))
+    await writer(AgentEvent(EventKind.USAGE, usage))  # a second, real call
+    calls = await pool.fetchval("SELECT count(*) FROM api_usage WHERE task_id = $1", task.id)
+    row = await pool.fetchrow(
+        "SELECT cost, run_cost, input_tokens FROM tasks WHERE id = $1", task.id
+    )
+    assert calls == 2
+    assert (row["cost"], row["run_cost"], row["input_tokens"]) == (
+        Decimal("0.009"),
+        Decimal("0.009"),
+        2000,
+    )

@@ -188,3 +188,52 @@ async def test_the_rescue_loop_leaves_a_live_run_of_its_own_pool_alone(
         assert pool.status.running == 1
         done = await wait_status(ctx, task.id, FINAL)
     assert done.status is TaskStatus.COMPLETED and done.attempt == 1
+
+
+async def test_stopping_a_pool_gives_running_tasks_back_without_using_an_attempt(
+    ctx, settings, make_repo, tmp_path
+) -> None:
+    root: Path = make_repo()
+    await repos.add_repo(ctx, str(root))
+    ctx.settings = quick(settings)
+    model = plan_model(
+        tmp_path,
+        [
+            {"text": "Starting.",
+             "tool_calls": [{"name": "create", "arguments": {"path": "w.txt", "content": "w\n"}}]},
+            {"text": "A long step.",
+             "tool_calls": [{"name": "run", "arguments": {"command": "test -e .resumed || sleep 30"}}]},
+            finish_turn("resumed and done"),
+        ],
+    )  # fmt: skip
+    task = await _submit(ctx, root, model)
+    async with running_pool(ctx):
+        await wait_for(
+            lambda: ctx.db.pool.fetchval(
+                "SELECT count(*) > 0 FROM task_events WHERE task_id = $1 AND kind = 'tool_call' "
+                "AND payload->>'name' = 'run'",
+                task.id,
+            ),
+            what="the long step",
+        )
+        started = asyncio.get_running_loop().time()
+    # Leaving the block stopped the pool: promptly, and the task is back in the queue.
+    assert asyncio.get_running_loop().time() - started < 5
+    back = await tasks_db.get_task(ctx.db.pool, task.id)
+    assert back.status is TaskStatus.QUEUED and back.attempt == 0 and back.lease_owner is None
+    assert back.held_credits == task.held_credits  # still held for the next run
+    transcript = await assert_transcript_contiguous(ctx.db.pool, task.id)
+    assert (
+        transcript[-1].payload["detail"] == "worker shut down; the task was put back in the queue"
+    )
+    (execution,) = await ctx.db.pool.fetch(
+        "SELECT status, error FROM executions WHERE task_id = $1", task.id
+    )
+    assert execution["status"] == "failed" and "shut down" in execution["error"]
+    # Another pool picks it up, in the same workspace, and finishes it (the long step is
+    # quick the second time).
+    (ctx.settings.paths.workspaces / str(task.id) / ".resumed").touch()
+    async with running_pool(ctx):
+        done = await wait_status(ctx, task.id, FINAL)
+    assert done.status is TaskStatus.COMPLETED and done.attempt == 1, done.error
+    assert (ctx.settings.paths.workspaces / str(task.id) / "w.txt").exists()

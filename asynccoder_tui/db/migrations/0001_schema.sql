@@ -342,6 +342,9 @@ CREATE TABLE task_events (
                    'message', 'text_delta', 'tool_call', 'tool_result', 'status', 'error',
                    'usage', 'retry', 'review_comment')),
     payload    jsonb NOT NULL DEFAULT '{}'::jsonb,
+    -- The writer's id for the batch this row came in: a write retried after a dropped
+    -- connection finds its rows by it instead of appending them twice.
+    write_id   uuid,
     created_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (task_id, seq)
 );
@@ -388,6 +391,8 @@ CREATE TABLE api_usage (
     cache_read_tokens  bigint NOT NULL DEFAULT 0 CHECK (cache_read_tokens >= 0),
     cache_write_tokens bigint NOT NULL DEFAULT 0 CHECK (cache_write_tokens >= 0),
     cost               numeric(14, 6) NOT NULL DEFAULT 0 CHECK (cost >= 0),
+    -- The recorder's key for the call: recording it again (a retry) changes nothing.
+    call_key           text UNIQUE,
     created_at         timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX api_usage_user_time ON api_usage (user_id, created_at DESC);
