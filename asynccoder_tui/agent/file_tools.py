@@ -4,12 +4,14 @@ Plain synchronous functions over already-confined paths (see `paths.py`); `tools
 in a thread. Files are read as bytes and decoded with `surrogateescape`, so an edit rewrites
 every byte it did not change exactly as it was, whatever the encoding. Line endings are kept:
 in a CRLF file, an `old_str` written with LF still matches and the replacement gets CRLF.
-Every failure is a `ToolError` whose message tells the model what to do instead.
+Every failure is a `ToolError` whose message tells the model what to do instead. Only regular
+files are read or written: opening a FIFO would block forever, and a device file is no source.
 """
 
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,12 +37,30 @@ def is_binary(data: bytes) -> bool:
     return b"\x00" in data[:BINARY_SNIFF_BYTES]
 
 
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device file"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def require_regular(path: Path, shown_as: str) -> None:
+    """`ToolError` unless `path` is a regular file (FIFOs, devices and sockets are refused)."""
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise ToolError(f"{shown_as} is {_kind(mode)}, not a regular file; it cannot be opened")
+
+
 def read_text(path: Path, *, max_bytes: int | None = None) -> FileText:
     """The file's text, or a `ToolError` for directories, binaries and oversized files."""
     if path.is_dir():
         raise ToolError(f"{path.name} is a directory")
     if not path.exists():
         raise ToolError(f"{path.name} does not exist")
+    require_regular(path, path.name)
     size = path.stat().st_size
     if max_bytes is not None and size > max_bytes:
         raise ToolError(
@@ -88,6 +108,7 @@ def _count_lines(path: Path) -> int:
 
 def view_file(path: Path, shown_as: str, start: int | None, end: int | None) -> str:
     """Numbered lines `start`..`end` (1-based, inclusive) of a text file, capped."""
+    require_regular(path, shown_as)
     with path.open("rb") as handle:
         if is_binary(handle.read(BINARY_SNIFF_BYTES)):
             size = path.stat().st_size
@@ -226,6 +247,8 @@ def create_file(path: Path, shown_as: str, content: str, overwrite: bool) -> str
     if path.is_dir():
         raise ToolError(f"{shown_as} is a directory")
     existed = path.exists()
+    if existed:
+        require_regular(path, shown_as)
     if existed and not overwrite:
         raise ToolError(
             f"{shown_as} already exists; use edit to change it, or create with overwrite=true "

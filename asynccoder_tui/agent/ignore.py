@@ -36,7 +36,20 @@ class IgnoreRule:
 
 
 def translate_glob(pattern: str) -> str:
-    out: list[str] = []
+    """A gitignore-style glob as a regular expression (without anchors).
+
+    Matching never backtracks catastrophically, whatever the pattern (a repository's
+    `.gitignore` or a model's glob may hold `*a*a*a*a*a*b`): within a path segment, every `*`
+    but the last matches atomically up to the leftmost place where the rest of its chunk
+    matches, which is the right place when chunks have a fixed length (literals, `?` and
+    `[...]` each match one character), so only one `*` per segment may backtrack.
+    """
+    return _assemble(_glob_tokens(pattern))
+
+
+def _glob_tokens(pattern: str) -> list[tuple[str, str]]:
+    """(kind, regex) tokens: "star" (a `*` run), "sep" (`/` or a `**` form), "one" (one char)."""
+    tokens: list[tuple[str, str]] = []
     i = 0
     n = len(pattern)
     while i < n:
@@ -47,34 +60,59 @@ def translate_glob(pattern: str) -> str:
                 after = i + 2 == n or pattern[i + 2] == "/"
                 if before and after:
                     if i + 2 == n:
-                        out.append(".*")
+                        tokens.append(("sep", ".*"))
                         i += 2
                     else:
-                        out.append("(?:.*/)?")
+                        tokens.append(("sep", "(?:.*/)?"))
                         i += 3
                     continue
-            out.append("[^/]*")
+            tokens.append(("star", "[^/]*"))
             while i < n and pattern[i] == "*":
                 i += 1
             continue
         if c == "?":
-            out.append("[^/]")
+            tokens.append(("one", "[^/]"))
+        elif c == "/":
+            tokens.append(("sep", "/"))
         elif c == "[":
             end = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "^") else i + 1)
             if end == -1:
-                out.append(re.escape(c))
+                tokens.append(("one", re.escape(c)))
             else:
                 body = pattern[i + 1 : end]
                 if body.startswith(("!", "^")):
                     body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
+                tokens.append(("one", "[" + body.replace("\\", "\\\\") + "]"))
                 i = end
         elif c == "\\" and i + 1 < n:
             i += 1
-            out.append(re.escape(pattern[i]))
+            tokens.append(("one", re.escape(pattern[i])))
         else:
-            out.append(re.escape(c))
+            tokens.append(("one", re.escape(c)))
         i += 1
+    return tokens
+
+
+def _assemble(tokens: list[tuple[str, str]]) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        kind, text = tokens[i]
+        if kind != "star":
+            out.append(text)
+            i += 1
+            continue
+        # The chunk after this star, up to the next star or the end of the segment.
+        j = i + 1
+        while j < len(tokens) and tokens[j][0] == "one":
+            j += 1
+        if j < len(tokens) and tokens[j][0] == "star":
+            chunk = "".join(t for _, t in tokens[i + 1 : j])
+            out.append(f"(?>[^/]*?{chunk})")
+        else:
+            out.append(text)
+            out.extend(t for _, t in tokens[i + 1 : j])
+        i = j
     return "".join(out)
 
 

@@ -2,6 +2,8 @@
 
 With no subcommand it starts the terminal UI. Every subcommand calls `services/` only. Errors
 print one line (`error: ...`) on stderr and exit non-zero; `--debug` adds the traceback.
+Everything printed that may hold text from outside (paths, names, messages quoting them) goes
+through `domain.text.inert`, so a hostile folder or branch name cannot drive the terminal.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from asynccoder_tui import __version__
 from asynccoder_tui.config import Settings, load_settings
 from asynccoder_tui.domain.errors import AsyncCoderError
+from asynccoder_tui.domain.text import inert
 from asynccoder_tui.logs import redact
 
 log = logging.getLogger("asynccoder.cli")
@@ -113,9 +116,9 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     else:
         marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
         for c in checks:
-            print(f"[{marks[c.status]}] {c.name:<18} {c.detail}")
+            print(f"[{marks[c.status]}] {c.name:<18} {inert(c.detail)}")
             if c.hint and c.status != "ok":
-                print(f"       {'':<18} -> {c.hint}")
+                print(f"       {'':<18} -> {inert(c.hint)}")
         print("healthy" if healthy else "problems found")
     return 0 if healthy else EXIT_ERROR
 
@@ -171,9 +174,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _not_utf8(args: argparse.Namespace) -> str | None:
+    """The name of an argument that held bytes that are not UTF-8 (Python keeps them as lone
+    surrogates, which no database or terminal accepts), or None."""
+    for name, value in vars(args).items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return name
+    return None
+
+
+def say(text: str) -> str:
+    """`text` safe to print: secrets redacted, terminal escapes removed."""
+    return inert(redact(text))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    bad = _not_utf8(args)
+    if bad is not None:
+        print(f"error: the argument {bad} is not valid UTF-8 text", file=sys.stderr)
+        return EXIT_USAGE
     debug = bool(args.debug)
     try:
         if args.config:
@@ -191,9 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AsyncCoderError as err:
         if debug:
             traceback.print_exc()
-        print(f"error: {redact(err.message)}", file=sys.stderr)
+        print(f"error: {say(err.message)}", file=sys.stderr)
         if err.hint:
-            print(f"hint: {redact(err.hint)}", file=sys.stderr)
+            print(f"hint: {say(err.hint)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -208,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         print(
-            f"error: unexpected {type(err).__name__}: {redact(str(err))} "
+            f"error: unexpected {type(err).__name__}: {say(str(err))} "
             "(run with --debug for the traceback)",
             file=sys.stderr,
         )

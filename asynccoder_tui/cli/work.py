@@ -65,7 +65,7 @@ def task_line(task: Task) -> str:
     diff = f"+{task.lines_added}/-{task.lines_removed}" if task.files_changed else "-"
     pr = f" PR {task.pr_state.value}" if task.pr_state else ""
     return (
-        f"{str(task.id)[:8]}  {task.status.value:<9} {task.mode.value:<6} {task.model[:20]:<20} "
+        f"{str(task.id)[:8]}  {task.status.value:<9} {task.mode.value:<6} {inert(task.model)[:20]:<20} "
         f"${task.cost:.4f} {diff:>10} {_age(task):>4}  {inert(task.title)[:60]}{pr}"
     )
 
@@ -73,10 +73,39 @@ def task_line(task: Task) -> str:
 # task -------------------------------------------------------------------------------------------
 
 
+def read_stdin() -> str:
+    """Standard input as text; `InputError` when it is not UTF-8."""
+    from asynccoder_tui.domain.errors import InputError
+
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"standard input is not UTF-8 text (byte {err.start})",
+            hint="convert it to UTF-8 first, e.g. with iconv",
+        ) from None
+
+
+def positive(limit: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from 1 to `limit`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not 1 <= value <= limit:
+            raise argparse.ArgumentTypeError(f"must be from 1 to {limit}, not {value}")
+        return value
+
+    return parse
+
+
 async def cmd_task_submit(args: argparse.Namespace, settings: Settings) -> int:
     from asynccoder_tui.services import tasks
 
-    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    prompt = read_stdin() if args.prompt == "-" else args.prompt
     async with opened(settings) as ctx:
         task = await tasks.submit(
             ctx,
@@ -208,9 +237,16 @@ async def cmd_task_show(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"task      {task.id}")
     print(f"title     {inert(task.title)}")
-    print(f"status    {task.status.value}" + (f" ({task.exit_status})" if task.exit_status else ""))
-    print(f"mode      {task.mode.value}   model {task.model}   priority {task.priority.value}")
-    print(f"branch    {task.work_branch or '-'} (base {task.base_branch or 'default'})")
+    print(
+        f"status    {task.status.value}"
+        + (f" ({inert(task.exit_status)})" if task.exit_status else "")
+    )
+    print(
+        f"mode      {task.mode.value}   model {inert(task.model)}   priority {task.priority.value}"
+    )
+    print(
+        f"branch    {inert(task.work_branch or '-')} (base {inert(task.base_branch or 'default')})"
+    )
     print(f"attempts  {task.attempt} of {task.max_attempts}")
     print(
         f"cost      ${task.cost:.4f}   credits used {task.used_credits}, held {task.held_credits}"
@@ -218,7 +254,7 @@ async def cmd_task_show(args: argparse.Namespace, settings: Settings) -> int:
     print(f"tokens    {task.input_tokens} in, {task.output_tokens} out")
     print(f"diff      {task.files_changed} files, +{task.lines_added} -{task.lines_removed}")
     if task.pr_url:
-        print(f"pr        {task.pr_url} ({task.pr_state.value if task.pr_state else '?'})")
+        print(f"pr        {inert(task.pr_url)} ({task.pr_state.value if task.pr_state else '?'})")
     if task.error:
         print(f"error     {inert(task.error)}")
     if task.summary:
@@ -241,7 +277,7 @@ async def cmd_task_cancel(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_task_follow_up(args: argparse.Namespace, settings: Settings) -> int:
     from asynccoder_tui.services import tasks
 
-    message = sys.stdin.read() if args.message == "-" else args.message
+    message = read_stdin() if args.message == "-" else args.message
     async with opened(settings) as ctx:
         task = await tasks.follow_up(ctx, args.id, message)
         if args.wait:
@@ -276,12 +312,12 @@ async def cmd_task_pr(args: argparse.Namespace, settings: Settings) -> int:
         task = await tasks.get_task(ctx, args.id)
         pr = await review.create_pull_request(
             ctx, task.id, title=args.title, body=args.body, draft=args.draft,
-            progress=lambda msg: print(msg, file=sys.stderr),
+            progress=lambda msg: print(inert(msg), file=sys.stderr),
         )  # fmt: skip
     if args.json:
         _json(pr.model_dump(mode="json"))
     else:
-        print(f"#{pr.number} {pr.state.value} {pr.url}")
+        print(f"#{pr.number} {pr.state.value} {inert(pr.url)}")
     return 0
 
 
@@ -293,7 +329,7 @@ async def cmd_repo_add(args: argparse.Namespace, settings: Settings) -> int:
 
     async with opened(settings) as ctx:
         repo = await repos.add_repo(ctx, args.ref)
-    print(f"added {repo.display_name} (default branch {repo.default_branch})")
+    print(f"added {inert(repo.display_name)} (default branch {inert(repo.default_branch)})")
     return 0
 
 
@@ -308,9 +344,9 @@ async def cmd_repo_list(args: argparse.Namespace, settings: Settings) -> int:
         print("no repositories: add one with `asynccoder repo add PATH` or `owner/name`")
     for row in [] if args.json else rows:
         repo = row.repository
-        where = repo.local_path or repo.full_name
+        where = inert(repo.local_path or repo.full_name or "")
         status = "" if repo.status.value == "active" else f" [{repo.status.value}]"
-        print(f"{repo.display_name:<30} {repo.kind.value:<6} {repo.default_branch:<12} "
+        print(f"{inert(repo.display_name):<30} {repo.kind.value:<6} {inert(repo.default_branch):<12} "
               f"{row.open_tasks:>3} open  {where}{status}")  # fmt: skip
     return 0
 
@@ -332,7 +368,7 @@ async def cmd_repo_archive(args: argparse.Namespace, settings: Settings) -> int:
     async with opened(settings) as ctx:
         repo = await repos.find(ctx, args.ref)
         await (repos.restore if args.restore else repos.archive)(ctx, repo.id)
-    print(f"{repo.display_name} {'restored' if args.restore else 'archived'}")
+    print(f"{inert(repo.display_name)} {'restored' if args.restore else 'archived'}")
     return 0
 
 
@@ -356,7 +392,7 @@ async def cmd_usage(args: argparse.Namespace, settings: Settings) -> int:
         print("by model")
         for m in report.by_model:
             print(
-                f"  {m.model:<24} {m.calls:>5} calls {m.input_tokens + m.output_tokens:>12,} tokens ${m.cost:.4f}"
+                f"  {inert(m.model):<24} {m.calls:>5} calls {m.input_tokens + m.output_tokens:>12,} tokens ${m.cost:.4f}"
             )
     return 0
 
@@ -370,7 +406,7 @@ async def cmd_model_list(args: argparse.Namespace, settings: Settings) -> int:
         _json([m.model_dump(mode="json") for m in found])
         return 0
     for m in found:
-        print(f"{m.name:<22} {m.provider.value:<18} in ${m.input_price}/M  out ${m.output_price}/M  "
+        print(f"{inert(m.name):<22} {m.provider.value:<18} in ${m.input_price}/M  out ${m.output_price}/M  "
               f"cache read ${m.cache_read_price}/M  {m.context_window:,} ctx")  # fmt: skip
     return 0
 
@@ -427,7 +463,7 @@ def register_work_commands(sub: Any) -> None:
     p.add_argument("--repo", help="only this repository")
     p.add_argument("--status", action="append", choices=[s.value for s in TaskStatus])
     p.add_argument("--search", help="text in the title or prompt")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=positive(10_000), default=50, help="at most this many (1-10000)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_task_list)
 
@@ -490,5 +526,7 @@ def register_work_commands(sub: Any) -> None:
     p.set_defaults(handler=cmd_model_list)
 
     p = sub.add_parser("worker", help="run tasks from the queue until stopped (SIGINT/SIGTERM)")
-    p.add_argument("--concurrency", type=int, default=2, help="tasks at a time (default 2)")
+    p.add_argument(
+        "--concurrency", type=positive(64), default=2, help="tasks at a time (1-64, default 2)"
+    )
     p.set_defaults(handler=cmd_worker)

@@ -20,12 +20,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import stat
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from asynccoder_tui.agent.providers.base import (
     ProviderEvent,
@@ -371,21 +372,44 @@ NAMED_PLANS: dict[str, Callable[[], tuple[list[TurnSource], bool]]] = {
 }
 
 
+PLAN_MAX_BYTES = 10 * 1024 * 1024
+
+
+def _read_plan_file(path: Path) -> Any:
+    """The JSON of a plan file: a regular file of at most `PLAN_MAX_BYTES` (a FIFO would block
+    and a device such as /dev/zero would never end)."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"scripted plan {path} is not a regular file")
+        if info.st_size > PLAN_MAX_BYTES:
+            raise ConfigError(
+                f"scripted plan {path} is {info.st_size:,} bytes, over {PLAN_MAX_BYTES:,}"
+            )
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else err
+        raise ConfigError(f"cannot read scripted plan {path}: {reason}") from None
+
+
 def scripted_provider_for(name: str) -> ScriptedProvider:
     """The provider for a model name `scripted:<plan>` or `scripted:@<plan.json>`."""
     _, _, plan_name = name.partition(":")
     plan_name = plan_name.strip() or "demo"
     if plan_name.startswith("@"):
         path = Path(plan_name[1:]).expanduser()
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise ConfigError(f"cannot read scripted plan {path}: {err}") from err
+        data = _read_plan_file(path)
         turns = data.get("turns", data) if isinstance(data, dict) else data
         repeat = bool(data.get("repeat", False)) if isinstance(data, dict) else False
         if not isinstance(turns, list):
             raise ConfigError(f"scripted plan {path} must be a list of turns")
-        plan: list[TurnSource] = [ScriptedTurn.model_validate(turn) for turn in turns]
+        try:
+            plan: list[TurnSource] = [ScriptedTurn.model_validate(turn) for turn in turns]
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()[:5]
+            )
+            raise ConfigError(f"scripted plan {path} has invalid turns: {problems}") from None
         return ScriptedProvider(plan, model_name=name, repeat=repeat)
     factory = NAMED_PLANS.get(plan_name)
     if factory is None:
