@@ -40,6 +40,8 @@ async def test_wide_and_narrow_layouts_and_pane_keys(ui_settings) -> None:
         assert main.focused_pane() == "repos"
         await pilot.press("shift+tab")
         assert main.focused_pane() == "diff"
+        await pilot.press("1", "enter")  # enter on a repository opens its tasks
+        assert main.focused_pane() == "tasks"
 
         await pilot.resize_terminal(90, 40)
         await pilot.pause(0.2)

@@ -73,7 +73,10 @@ async def test_add_repo_submit_watch_follow_up(ui_settings, make_repo) -> None:
         assert main.review.view.files[0].path == "README.md"
         assert main.header.balance is not None and main.header.balance < 10_000
 
-        # Follow up from the chat pane: the same task runs again and finishes again.
+        # Enter on the task opens its transcript; follow up from there.
+        main.tasks.focus_main()
+        await pilot.press("enter")
+        assert main.focused_pane() == "chat"
         await pilot.press("f")
         follow = main.chat.query_one("#follow-up", Input)
         assert follow.has_focus

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import DataTable, Footer, Static
 
 from asynccoder_tui.domain.enums import TaskStatus
 from asynccoder_tui.domain.errors import NotFoundError
@@ -371,6 +371,16 @@ class MainScreen(TaskActions, Screen[None]):
         self.repository = message.repository
         repo = message.repository
         self.tasks.set_repository(repo.id if repo else None, repo.display_name if repo else None)
+
+    @on(DataTable.RowSelected, "#tasks-table")
+    def _task_opened(self) -> None:
+        """`enter` on a task: read its transcript (the diff pane is one `tab` away)."""
+        self.action_focus_pane("chat")
+
+    @on(DataTable.RowSelected, "#repos-table")
+    def _repository_opened(self) -> None:
+        """`enter` on a repository: its tasks."""
+        self.action_focus_pane("tasks")
 
     def on_tasks_table_task_highlighted(self, message: TasksTable.TaskHighlighted) -> None:
         task = message.task
