@@ -104,8 +104,10 @@ def load_instructions(root: Path) -> str | None:
                 continue
             if not path.is_file():
                 continue
-            text = path.read_text(encoding="utf-8", errors="replace").strip()
-        except OSError:
+            with path.open("rb") as handle:  # a huge file is cut below: read no more than that
+                data = handle.read(INSTRUCTIONS_MAX_CHARS * 4 + 4)
+            text = data.decode("utf-8", errors="replace").strip()
+        except (OSError, RuntimeError):  # unreadable, or a symlink loop (RuntimeError in 3.11)
             continue
         if text:
             parts.append(f"<{name}>\n{text}\n</{name}>")

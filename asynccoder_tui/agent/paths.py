@@ -49,7 +49,14 @@ def resolve_in_workspace(root: Path, raw: str, *, allow_root: bool = True) -> Pa
     if any(part == ".git" for part in parts):
         raise ToolError(f"'{raw}' is inside .git; git internals are off limits")
     candidate = root.joinpath(*parts)
-    resolved = candidate.resolve()
+    try:
+        resolved = candidate.resolve()
+    except RuntimeError:  # Python 3.11 reports a symlink loop this way (3.13: OSError)
+        raise ToolError(f"'{raw}' is a symlink loop; it leads nowhere") from None
+    except OSError as err:
+        if err.errno == 40:  # ELOOP
+            raise ToolError(f"'{raw}' is a symlink loop; it leads nowhere") from None
+        raise ToolError(f"'{raw}' cannot be resolved: {err.strerror or err}") from None
     try:
         relative = resolved.relative_to(root)
     except ValueError:

@@ -185,7 +185,7 @@ def python_search(
             if not stat.S_ISREG(info.st_mode) or info.st_size > SEARCH_MAX_FILE_BYTES:
                 continue
             data = path.read_bytes()
-        except OSError:
+        except (OSError, RuntimeError):  # unreadable, or a symlink loop (RuntimeError in 3.11)
             continue
         if is_binary(data):
             continue

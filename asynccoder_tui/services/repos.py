@@ -62,17 +62,22 @@ async def inspect_local(raw: str) -> LocalRepoInfo:
     if path is None:
         raise InputError(f"{raw} is not a folder", hint="give the folder of a git checkout")
     git = Git(cwd=path, timeout=30)
-    probe = await git.run("rev-parse", "--is-bare-repository", "--show-toplevel", check=False)
-    if not probe.ok:
+    bare = await git.run("rev-parse", "--is-bare-repository", check=False)
+    if not bare.ok:
         raise InputError(
             f"{path} is not a git repository", hint="run `git init` there, or give another folder"
         )
-    lines = probe.text.splitlines()
-    if lines and lines[0].strip() == "true":
+    if bare.text.strip() == "true":
         raise InputError(
             f"{path} is a bare repository", hint="add a clone with a working tree instead"
         )
-    top = Path(lines[1].strip()) if len(lines) > 1 else path
+    probe = await git.run("rev-parse", "--show-toplevel", check=False)
+    if not probe.ok or not probe.text.strip():
+        raise InputError(
+            f"{path} is inside a git folder, not a working tree",
+            hint="give the folder of a checkout (the one that holds .git)",
+        )
+    top = Path(probe.text.strip())
     top_git = Git(cwd=top, timeout=30)
     if not await top_git.succeeds("rev-parse", "--verify", "--quiet", "HEAD^{commit}"):
         raise InputError(

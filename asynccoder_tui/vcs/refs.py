@@ -148,6 +148,8 @@ def validate_remote_url(url: str) -> str:
             )
         if parts.scheme.lower() != "file" and not parts.hostname:
             raise refuse("it has no host")
+        if (parts.hostname or "").startswith("-") or (parts.username or "").startswith("-"):
+            raise refuse("its host or user starts with '-' (ssh would read it as an option)")
         return url
     if _SCP_LIKE.match(url):
         return url
