@@ -5,12 +5,12 @@ advisory lock, running-limit counts and lease tokens, and the task row with its 
 NOTIFY) plus a minimal lease-checked finish (`finish_owned`, or `finish_many` for a batch).
 PgQueuer's side is its own dequeue and completion queries (`Queries.dequeue`, `Queries.log_jobs`:
 pick, then delete from the queue and write the log row). Both run on one embedded PostgreSQL
-started for the bench, in one database, through asyncpg pools of the same size, with the same
-number of consumers and the same batch size; each scenario alternates the two queues for a few
-rounds and keeps each one's best. Each consumer works on a connection of its own, as a worker
-does, so neither queue pays for the pool's acquire and reset round trips.
+started for the bench, in one database, with the same number of consumers and the same batch
+size. Each consumer works on a connection of its own, as a worker does, so neither queue pays
+for the pool's acquire and reset round trips. Each scenario alternates the two queues (and
+which goes first) for several rounds and keeps each one's best.
 
-    python -m bench.queue [--tasks 6000] [--rounds 3] [--consumers 4] [--batch 20]
+    python -m bench.queue [--tasks 2000] [--rounds 6] [--consumers 4] [--batch 20]
 
 Prints `name: value unit (ratio X vs REFERENCE)` lines. Target: ratio >= 1.0 and at least 2,500
 tasks/s single-claim.
@@ -182,12 +182,16 @@ async def _run(args: argparse.Namespace) -> None:
             n = args.tasks * (4 if scenario.batch > 1 else 1)
             ours: list[float] = []
             theirs: list[float] = []
-            for _ in range(args.rounds):
-                await _fill_ours(pool, owner, repo, n)
-                ours.append(await _timed(_consume_ours, pool, scenario, n))
-                await _fill_pgq(pool, n)
-                theirs.append(await _timed(_consume_pgq, pool, scenario, n))
-                await pool.execute("TRUNCATE pgqueuer_log")
+            for round_ in range(args.rounds):
+                # Alternate who goes first: load from elsewhere on the machine drifts.
+                for side in ("ours", "pgq") if round_ % 2 == 0 else ("pgq", "ours"):
+                    if side == "ours":
+                        await _fill_ours(pool, owner, repo, n)
+                        ours.append(await _timed(_consume_ours, pool, scenario, n))
+                    else:
+                        await _fill_pgq(pool, n)
+                        theirs.append(await _timed(_consume_pgq, pool, scenario, n))
+                        await pool.execute("TRUNCATE pgqueuer_log")
             best, ref = max(ours), max(theirs)
             print(
                 f"queue {scenario.name}: {best:,.0f} tasks/s "
@@ -202,8 +206,8 @@ async def _run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tasks", type=int, default=6000, help="tasks per single-claim round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tasks", type=int, default=2000, help="tasks per single-claim round")
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--consumers", type=int, default=4)
     parser.add_argument("--batch", type=int, default=20)
     asyncio.run(_run(parser.parse_args()))
