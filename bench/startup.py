@@ -75,8 +75,11 @@ def measure(mode: str, env: dict[str, str]) -> tuple[float, list[str]]:
         out = handle.name
     try:
         start = time.time()
+        # As a module from the repository root: run as a script, bench/ would lead sys.path and
+        # bench/queue.py would shadow the standard library's queue module.
         subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--child", mode, out],
+            [sys.executable, "-m", "bench.startup", "--child", mode, out],
+            cwd=ROOT,
             env=env,
             check=True,
             stdout=subprocess.DEVNULL,

@@ -16,13 +16,15 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asynccoder_tui import __version__
-from asynccoder_tui.config import Settings, load_settings
 from asynccoder_tui.domain.errors import AsyncCoderError
 from asynccoder_tui.domain.text import inert
 from asynccoder_tui.logs import redact
+
+if TYPE_CHECKING:
+    from asynccoder_tui.config import Settings
 
 log = logging.getLogger("asynccoder.cli")
 
@@ -30,7 +32,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_UNEXPECTED = 70
 
-Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+Handler = Callable[[argparse.Namespace, "Settings"], Coroutine[Any, Any, int]]
 
 
 def _print_json(data: Any) -> None:
@@ -126,10 +128,12 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 # the terminal UI --------------------------------------------------------------------------------
 
 
-def run_tui(settings: Settings) -> int:
+def run_tui(load: Callable[[], Settings]) -> int:
+    """Start the UI; settings are read by `load` after its first frame (pydantic is slow to
+    import), and a settings error shows in the UI."""
     from asynccoder_tui.tui.app import AsyncCoderApp
 
-    app = AsyncCoderApp(settings)
+    app = AsyncCoderApp(load)
     app.run()
     return int(app.return_code or 0)
 
@@ -191,6 +195,20 @@ def say(text: str) -> str:
     return inert(redact(text))
 
 
+def _settings(args: argparse.Namespace, *, quiet: bool = False) -> Settings:
+    """Settings from every source, with logging set up from them."""
+    from asynccoder_tui.config import load_settings
+    from asynccoder_tui.logs import setup_logging
+
+    settings = load_settings(database_url=args.database_url)
+    logging_off = setup_logging(settings.paths.log_file, settings.log_level)
+    if logging_off and not quiet:
+        print(f"warning: {logging_off}; logging is off", file=sys.stderr)
+    elif logging_off:
+        log.warning("logging is off: %s", logging_off)
+    return settings
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -202,14 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.config:
             os.environ["ASYNCCODER_CONFIG"] = args.config
-        settings = load_settings(database_url=args.database_url)
-        from asynccoder_tui.logs import setup_logging
-
-        logging_off = setup_logging(settings.paths.log_file, settings.log_level)
-        if logging_off:
-            print(f"warning: {logging_off}; logging is off", file=sys.stderr)
         if args.command is None:
-            return run_tui(settings)
+            return run_tui(lambda: _settings(args, quiet=True))
+        settings = _settings(args)
         handler: Handler = args.handler
         return asyncio.run(handler(args, settings))
     except AsyncCoderError as err:

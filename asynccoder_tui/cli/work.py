@@ -13,16 +13,20 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from asynccoder_tui.config import Settings
 from asynccoder_tui.domain.enums import EventKind, Priority, TaskMode, TaskStatus
-from asynccoder_tui.domain.models import Task, TaskEvent
 from asynccoder_tui.domain.text import inert
-from asynccoder_tui.services.context import AppContext
 
-Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+if TYPE_CHECKING:
+    # Imported when a command runs, not when the parser is built: the UI starts through
+    # the same parser and must not pay for the database layer before its first frame.
+    from asynccoder_tui.config import Settings
+    from asynccoder_tui.domain.models import Task, TaskEvent
+    from asynccoder_tui.services.context import AppContext
+
+Handler = Callable[[argparse.Namespace, "Settings"], Coroutine[Any, Any, int]]
 
 EXIT_TASK_FAILED = 3
 EXIT_TASK_CANCELLED = 4
@@ -30,6 +34,8 @@ EXIT_TASK_CANCELLED = 4
 
 @asynccontextmanager
 async def opened(settings: Settings) -> AsyncIterator[AppContext]:
+    from asynccoder_tui.services.context import AppContext
+
     ctx = await AppContext.open(settings)
     try:
         yield ctx

@@ -28,7 +28,6 @@ from textual.message import Message
 from textual.screen import Screen
 
 from asynccoder_tui import __version__
-from asynccoder_tui.config import Settings
 from asynccoder_tui.domain.errors import AsyncCoderError, ConfigError, MigrationError
 from asynccoder_tui.tui.bindings import binding_ids, split_keymap
 from asynccoder_tui.tui.commands import ActionsProvider, JumpProvider
@@ -37,6 +36,7 @@ from asynccoder_tui.tui.messages import ContextFailed, ContextReady
 from asynccoder_tui.tui.screens.main import MainScreen
 
 if TYPE_CHECKING:
+    from asynccoder_tui.config import Settings
     from asynccoder_tui.domain.models import Task
     from asynccoder_tui.services.context import AppContext
     from asynccoder_tui.services.live import LocalWorkers
@@ -86,13 +86,18 @@ class AsyncCoderApp(App[int]):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: Settings | Callable[[], Settings],
         *,
         clock: Callable[[], datetime] | None = None,
         animate_spinners: bool = True,
     ) -> None:
         super().__init__()
-        self.settings = settings
+        # A loader defers reading settings (and importing pydantic) until after the first frame.
+        self._settings_loader: Callable[[], Settings] | None = None
+        if callable(settings):
+            self._settings_loader = settings
+        else:
+            self.settings = settings
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.animate_spinners = animate_spinners
         self.context: AppContext | None = None
@@ -106,14 +111,29 @@ class AsyncCoderApp(App[int]):
     # -- start and stop ---------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self._install_theme()
-        self._install_keymap()
+        if self._settings_loader is None:
+            self._install_theme()
+            self._install_keymap()
+        else:
+            self._install_theme("asynccoder")
         self.push_screen(self.main_screen)
         # After the first frame: the imports below the UI and the connection must not compete
         # with it for the interpreter.
-        self.call_after_refresh(self.connect)
+        self.call_after_refresh(self._load_settings_then_connect)
 
-    def _install_theme(self) -> None:
+    def _load_settings_then_connect(self) -> None:
+        if self._settings_loader is not None:
+            loader, self._settings_loader = self._settings_loader, None
+            try:
+                self.settings = loader()
+            except AsyncCoderError as err:
+                self.main_screen.post_message(ContextFailed(safe(err), None))
+                return
+            self._install_theme()
+            self._install_keymap()
+        self.connect()
+
+    def _install_theme(self, wanted: str | None = None) -> None:
         try:
             theme_module = importlib.import_module("asynccoder_tui.tui.theme")
         except ImportError:
@@ -125,7 +145,7 @@ class AsyncCoderApp(App[int]):
             for value in vars(theme_module or object()).values():
                 if type(value).__name__ == "Theme" and value.name not in self.available_themes:
                     self.register_theme(value)
-        wanted = self.settings.theme
+        wanted = wanted or self.settings.theme
         self.theme = wanted if wanted in self.available_themes else "textual-dark"
 
     def all_binding_ids(self) -> set[str]:

@@ -20,12 +20,25 @@ async def test_unreachable_database_shows_a_banner_not_a_crash(home: Path) -> No
         assert main.tasks.loading and main.repos.loading
         await until(pilot, lambda: main.banner.shown, what="the banner")
         text = screen_text(app)
-        assert "Cannot open the database" in text and "retrying" in text
+        assert "cannot connect to PostgreSQL at" in text and "retrying" in text
         assert "secretpw" not in text
         assert app.context is None
         await pilot.press("n")  # actions that need the database say so instead of failing
         await pilot.pause(0.1)
         assert app.screen is main
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_settings_are_read_after_the_first_frame_and_errors_shown(home: Path) -> None:
+    (home / "config.toml").write_text("worker_concurrency = [\n")
+    app = AsyncCoderApp(load_settings)  # as the command starts it: a loader, not settings
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = app.main_screen
+        await until(pilot, lambda: main.banner.shown, what="the banner")
+        text = screen_text(app)
+        assert "cannot read config file" in text and "start Async Coder again" in text
+        assert app.context is None
         await pilot.press("q")
     assert app.return_code == 0
 

@@ -224,7 +224,7 @@ class MainScreen(TaskActions, Screen[None]):
             if message.retry_in is not None
             else "fix this, then start Async Coder again"
         )
-        self.banner.show(f"Cannot open the database: {message.error}  ·  {then}")
+        self.banner.show(f"{message.error}  ·  {then}")
         self.header.connected = False
 
     @on(ContextReady)
