@@ -98,6 +98,8 @@ class AgentRun:
         cache_key: str | None = None,
         repo_map: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        role_prompt: str | None = None,
+        allowed_tools: Sequence[str] | None = None,
     ) -> None:
         if prompt is None and not conversation:
             raise ValueError("run_agent needs a prompt, a conversation to resume, or both")
@@ -107,8 +109,13 @@ class AgentRun:
         self.budget = budget or Budget()
         self.cancel = cancel or asyncio.Event()
         self.retry = retry or RetryPolicy()
+        self.role_prompt = role_prompt
+        # An agent's own tool list can only narrow the mode's (a read-only mode stays read-only).
+        tools = self.spec.tools
+        if allowed_tools is not None:
+            tools = tuple(t for t in tools if t in allowed_tools or t == "finish")
         self.tools = WorkspaceTools(
-            workspace, runner, allowed=self.spec.tools, command_timeout=command_timeout
+            workspace, runner, allowed=tools, command_timeout=command_timeout
         )
         self.root = self.tools.root
         self.prompt = prompt
@@ -206,6 +213,7 @@ class AgentRun:
             self.spec.mode,
             instructions=load_instructions(self.root),
             repo_map=repository_map(self.root) if self.repo_map else None,
+            role=self.role_prompt,
         )
 
     def _elapsed(self) -> float:
@@ -511,6 +519,8 @@ async def run_agent(
     command_timeout: float = 120.0,
     cache_key: str | None = None,
     repo_map: bool = True,
+    role_prompt: str | None = None,
+    allowed_tools: Sequence[str] | None = None,
 ) -> Outcome:
     """Run the agent on `workspace` until it finishes or stops; see `AgentRun` for details."""
     run = AgentRun(
@@ -531,6 +541,8 @@ async def run_agent(
         command_timeout=command_timeout,
         cache_key=cache_key,
         repo_map=repo_map,
+        role_prompt=role_prompt,
+        allowed_tools=allowed_tools,
     )
     return await run.run()
 

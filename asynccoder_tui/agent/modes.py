@@ -141,10 +141,14 @@ def build_system_prompt(
     *,
     instructions: str | None = None,
     repo_map: str | None = None,
+    role: str | None = None,
 ) -> str:
-    """The system prompt for `mode`, with the repository's instructions and map when given."""
+    """The system prompt for `mode`, with the agent role's own prompt (from the agents table),
+    the repository's instructions and map when given."""
     spec = mode_spec(mode)
     sections = [BASE_PROMPT, spec.prompt]
+    if role:
+        sections.append("Your role:\n" + role.strip())
     if instructions:
         sections.append(
             "The repository's own instructions for agents (follow them unless the task says "

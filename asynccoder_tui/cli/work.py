@@ -400,6 +400,15 @@ async def cmd_usage(args: argparse.Namespace, settings: Settings) -> int:
             print(
                 f"  {inert(m.model):<24} {m.calls:>5} calls {m.input_tokens + m.output_tokens:>12,} tokens ${m.cost:.4f}"
             )
+    for title, stats in (
+        ("runs by agent", report.by_agent),
+        ("runs by model", report.by_agent_model),
+    ):
+        if stats:
+            print(title)
+        for s in stats:
+            print(f"  {inert(s.key):<24} {s.runs:>5} runs {s.success_rate:>6.0%} ok  mean ${s.mean_cost:.4f} "
+                  f"{s.mean_seconds:.1f} s  {s.files_changed} files +{s.lines_added} -{s.lines_removed}")  # fmt: skip
     return 0
 
 

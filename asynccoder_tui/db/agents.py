@@ -55,3 +55,22 @@ async def adjust_load(db: Executor, kind: AgentKind, delta: int) -> None:
         kind.value,
         delta,
     )
+
+
+# The role a task runs as: its own agent kind, else the one its mode implies.
+_TASK_ROLE = """coalesce(t.agent_kind, CASE t.mode WHEN 'plan' THEN 'planner'
+                                       WHEN 'review' THEN 'reviewer' ELSE 'coder' END)"""
+
+
+async def recompute_loads(db: Executor) -> int:
+    """Set each agent's `current_load` to the number of running tasks of its kind (the truth,
+    whatever runs crashed without decrementing); returns how many rows changed."""
+    status = await db.execute(
+        f"""WITH load AS (
+                SELECT a.id, (SELECT count(*) FROM tasks t
+                              WHERE t.status = 'running' AND {_TASK_ROLE} = a.kind)::int AS n
+                FROM agents a)
+            UPDATE agents a SET current_load = load.n FROM load
+            WHERE a.id = load.id AND a.current_load <> load.n"""
+    )
+    return int(status.split()[-1]) if status else 0

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from asynccoder_tui.agent.retry import RetryPolicy
 from asynccoder_tui.config import Settings
-from asynccoder_tui.db import queue, tasks, workers
+from asynccoder_tui.db import agents, queue, tasks, workers
 from asynccoder_tui.db.bus import RESYNC, EventBus
 from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.domain.models import Task
@@ -193,6 +193,7 @@ class WorkerPool:
                 if rescued:
                     self._wake.set()
                 await workers.beat(self.db, self.worker_id, len(self._running))
+                await agents.recompute_loads(self.db)
             except Exception as err:
                 log.warning("rescue pass failed: %s", err)
             await asyncio.sleep(self.rescue_interval)

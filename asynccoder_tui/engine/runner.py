@@ -31,19 +31,19 @@ from asynccoder_tui.agent.outcome import Budget, ExitStatus, Outcome
 from asynccoder_tui.agent.providers import conversation_from_json, make_provider
 from asynccoder_tui.agent.retry import RetryPolicy
 from asynccoder_tui.config import Settings
-from asynccoder_tui.db import ai_models, events, queue, repositories, results
+from asynccoder_tui.db import agents, ai_models, events, queue, repositories, results
 from asynccoder_tui.db import tasks as tasks_db
 from asynccoder_tui.db.bus import RESYNC, STATE, EventBus
 from asynccoder_tui.db.events import LeaseLostError
 from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.db.tx import transaction
-from asynccoder_tui.domain.enums import EventKind, ProviderKind, TaskStatus
+from asynccoder_tui.domain.enums import AgentKind, EventKind, ProviderKind, TaskMode, TaskStatus
 from asynccoder_tui.domain.errors import (
     AsyncCoderError,
     ConfigError,
     WorkspaceError,
 )
-from asynccoder_tui.domain.models import AIModel, Task
+from asynccoder_tui.domain.models import Agent, AIModel, Task
 from asynccoder_tui.engine.credits import dollars_for, hold_for_run
 from asynccoder_tui.engine.events import EventWriter, retry_transient
 from asynccoder_tui.engine.finish import RunEnd, RunResult, end_for, finish_run, retry_or_fail
@@ -84,6 +84,23 @@ async def resolve_model(db: Executor, name: str) -> AIModel:
     if name.startswith("scripted:"):
         return scripted_model(name, await ai_models.find_model(db, "scripted:demo"))
     return await ai_models.get_model(db, name)  # raises the clear "unknown model" error
+
+
+def role_of(task: Task) -> AgentKind:
+    """The agent role a task runs as: its own, else the one its mode implies."""
+    if task.agent_kind is not None:
+        return task.agent_kind
+    return {TaskMode.PLAN: AgentKind.PLANNER, TaskMode.REVIEW: AgentKind.REVIEWER}.get(
+        task.mode, AgentKind.CODER
+    )
+
+
+async def agent_for(db: Executor, task: Task) -> Agent | None:
+    """The agents-table row for the task's role (its prompt and tools), None when none is set."""
+    try:
+        return await agents.agent_for_kind(db, role_of(task))
+    except AsyncCoderError:
+        return None
 
 
 class TaskRunner:
@@ -155,7 +172,7 @@ class TaskRunner:
                 lambda: results.start_execution(
                     self.db,
                     task_id=task.id,
-                    agent_kind=(task.agent_kind.value if task.agent_kind else "coder"),
+                    agent_kind=role_of(task).value,
                     model=task.model,
                     attempt=task.attempt,
                     worker_id=lease,
@@ -359,6 +376,7 @@ class TaskRunner:
         prompt: str | None, conversation: Any, budget: Budget, cmd_runner: Any,
         emit: Callable[[AgentEvent], Awaitable[None]], cancel: asyncio.Event, secrets: list[str],
     ) -> Outcome:  # fmt: skip
+        agent = await self._db(lambda: agent_for(self.db, task), "reading the agent")
         return await run_agent(
             provider,
             ws.path,
@@ -374,6 +392,8 @@ class TaskRunner:
             secrets=secrets,
             command_timeout=float(self.settings.command_timeout),
             cache_key=str(task.id),
+            role_prompt=agent.system_prompt if agent else None,
+            allowed_tools=agent.allowed_tools if agent else None,
         )
 
     async def _collect_changes(

@@ -1,12 +1,14 @@
-"""The usage report: balance, ledger, cost and tokens per model and per day, task outcomes."""
+"""The usage report: balance, ledger, cost and tokens per model and per day, task outcomes,
+and how agent runs went per agent role and per model (executions analytics)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from asynccoder_tui.db import credits, tasks, usage
+from asynccoder_tui.db import analytics, credits, tasks, usage
+from asynccoder_tui.db.analytics import RunStats
 from asynccoder_tui.db.usage import DayUsage, ModelUsage
 from asynccoder_tui.domain.models import CreditTransaction
 from asynccoder_tui.services.context import AppContext
@@ -23,6 +25,8 @@ class UsageReport:
     outcomes: dict[str, int]
     month_tokens: int
     month_cost: Decimal
+    by_agent: list[RunStats] = field(default_factory=list)
+    by_agent_model: list[RunStats] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +61,10 @@ class UsageReport:
                 for d in self.by_day
             ],
             "outcomes": self.outcomes,
+            "executions": {
+                "by_agent": {s.key: s.as_dict() for s in self.by_agent},
+                "by_model": {s.key: s.as_dict() for s in self.by_agent_model},
+            },
         }
 
 
@@ -74,4 +82,6 @@ async def report(ctx: AppContext, *, ledger_rows: int = 50, days: int = 30) -> U
         outcomes=await tasks.count_tasks_by_status(pool, user.id),
         month_tokens=month_tokens,
         month_cost=month_cost,
+        by_agent=await analytics.stats_by_agent(pool, user.id),
+        by_agent_model=await analytics.stats_by_model(pool, user.id),
     )
