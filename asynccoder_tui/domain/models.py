@@ -189,3 +189,34 @@ class AuditEntry(Record):
     resource_id: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime | None = None
+
+
+class ReviewFinding(BaseModel):
+    """One issue or suggestion of a review, at a file and line when the reviewer gave them."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    severity: str | None = None
+
+
+class Review(Record):
+    """The reviewer agent's verdict on a task's commit (scores 0..1, 1 nothing to fix)."""
+
+    id: UUID
+    task_id: UUID
+    commit_sha: str | None = None
+    reviewer: str = "reviewer"
+    status: str
+    summary: str = ""
+    quality_score: Decimal | None = None
+    security_score: Decimal | None = None
+    issues: list[ReviewFinding] = Field(default_factory=list)
+    suggestions: list[ReviewFinding] = Field(default_factory=list)
+    created_at: datetime | None = None
+
+    @property
+    def approved(self) -> bool:
+        return self.status == "approved"

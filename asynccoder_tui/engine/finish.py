@@ -19,15 +19,17 @@ from typing import Any
 from uuid import UUID
 
 from asynccoder_tui.agent.outcome import ExitStatus, Outcome
-from asynccoder_tui.db import events, queue, results
+from asynccoder_tui.db import events, queue, repositories, results
 from asynccoder_tui.db.events import LeaseLostError
 from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.db.tx import transaction
-from asynccoder_tui.domain.enums import EventKind, TaskStatus
+from asynccoder_tui.domain.enums import AgentKind, EventKind, TaskStatus
 from asynccoder_tui.domain.errors import InsufficientCreditsError, ProviderError
 from asynccoder_tui.domain.models import Task
 from asynccoder_tui.engine.credits import hold_for_run, settle_run
 from asynccoder_tui.engine.queue import backoff_delay
+from asynccoder_tui.engine.reviews import queue_review, record_review, review_mode
+from asynccoder_tui.engine.roles import role_of
 
 LIMIT_WORDS = {
     ExitStatus.COST_LIMIT: "stopped: it reached its cost limit",
@@ -163,9 +165,24 @@ async def finish_run(
             [(EventKind.STATUS, {"status": end.status.value, "detail": detail, "final": final})],
         )
         if end.status is TaskStatus.COMPLETED:
+            await _after_completion(conn, current, end, result)
             await _continue_pending(conn, current)
         await results.set_workspace_status(conn, task.id, "idle")
     return end
+
+
+async def _after_completion(conn: Executor, task: Task, end: RunEnd, result: RunResult) -> None:
+    """A reviewer's verdict becomes a review of its parent; a coding run that committed is
+    queued for review when its repository asks for reviews."""
+    role = role_of(task)
+    if role is AgentKind.REVIEWER and task.parent_id is not None:
+        await record_review(conn, task, end.summary)
+        return
+    if task.mode.read_only or not result.diff.get("sha"):
+        return
+    repo = await repositories.get_repository(conn, task.repository_id)
+    if review_mode(repo) != "off":
+        await queue_review(conn, task, repo, result.diff)
 
 
 async def _save_results(conn: Executor, task: Task, current: Task, result: RunResult) -> None:

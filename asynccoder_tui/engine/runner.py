@@ -31,23 +31,25 @@ from asynccoder_tui.agent.outcome import Budget, ExitStatus, Outcome
 from asynccoder_tui.agent.providers import conversation_from_json, make_provider
 from asynccoder_tui.agent.retry import RetryPolicy
 from asynccoder_tui.config import Settings
-from asynccoder_tui.db import agents, ai_models, events, queue, repositories, results
+from asynccoder_tui.db import ai_models, events, queue, repositories, results
 from asynccoder_tui.db import tasks as tasks_db
 from asynccoder_tui.db.bus import RESYNC, STATE, EventBus
 from asynccoder_tui.db.events import LeaseLostError
 from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.db.tx import transaction
-from asynccoder_tui.domain.enums import AgentKind, EventKind, ProviderKind, TaskMode, TaskStatus
+from asynccoder_tui.domain.enums import EventKind, ProviderKind, TaskStatus
 from asynccoder_tui.domain.errors import (
     AsyncCoderError,
     ConfigError,
     WorkspaceError,
 )
-from asynccoder_tui.domain.models import Agent, AIModel, Task
+from asynccoder_tui.domain.models import AIModel, Task
 from asynccoder_tui.engine.credits import dollars_for, hold_for_run
 from asynccoder_tui.engine.events import EventWriter, retry_transient
 from asynccoder_tui.engine.finish import RunEnd, RunResult, end_for, finish_run, retry_or_fail
 from asynccoder_tui.engine.provider import WatchedProvider
+from asynccoder_tui.engine.reviews import review_mode
+from asynccoder_tui.engine.roles import agent_for, role_of
 from asynccoder_tui.vcs.workspace import WorkspaceManager
 
 log = logging.getLogger(__name__)
@@ -84,23 +86,6 @@ async def resolve_model(db: Executor, name: str) -> AIModel:
     if name.startswith("scripted:"):
         return scripted_model(name, await ai_models.find_model(db, "scripted:demo"))
     return await ai_models.get_model(db, name)  # raises the clear "unknown model" error
-
-
-def role_of(task: Task) -> AgentKind:
-    """The agent role a task runs as: its own, else the one its mode implies."""
-    if task.agent_kind is not None:
-        return task.agent_kind
-    return {TaskMode.PLAN: AgentKind.PLANNER, TaskMode.REVIEW: AgentKind.REVIEWER}.get(
-        task.mode, AgentKind.CODER
-    )
-
-
-async def agent_for(db: Executor, task: Task) -> Agent | None:
-    """The agents-table row for the task's role (its prompt and tools), None when none is set."""
-    try:
-        return await agents.agent_for_kind(db, role_of(task))
-    except AsyncCoderError:
-        return None
 
 
 class TaskRunner:
@@ -368,7 +353,9 @@ class TaskRunner:
         if writer.lost is not None:
             raise writer.lost
         result.outcome = outcome
-        result.diff = await self._collect_changes(task, ws, outcome, writer)
+        result.diff = await self._collect_changes(
+            task, ws, outcome, writer, with_patch=review_mode(repo) != "off"
+        )
         return end_for(task, outcome, errors, provider.last_error)
 
     async def _run_agent(
@@ -397,7 +384,7 @@ class TaskRunner:
         )
 
     async def _collect_changes(
-        self, task: Task, ws: Any, outcome: Outcome, writer: EventWriter
+        self, task: Task, ws: Any, outcome: Outcome, writer: EventWriter, *, with_patch: bool
     ) -> dict[str, Any]:
         # The base is stored as the branch name (a follow-up prepares its workspace from it).
         info: dict[str, Any] = {"branch": ws.branch, "base": ws.base_branch, "workspace": ws}
@@ -410,6 +397,8 @@ class TaskRunner:
             commit = await self.workspaces.commit(ws, message, model_name=task.model)
             if commit is not None:
                 info.update(sha=commit.sha, message=message)
+                if with_patch:  # for the reviewer's prompt
+                    info["patch"] = await self.workspaces.full_diff_text(ws)
                 await writer.write(
                     EventKind.STATUS,
                     {

@@ -17,6 +17,7 @@ from asynccoder_tui.db import audit, pull_requests, repositories, results
 from asynccoder_tui.domain.enums import PullRequestState, TaskStatus
 from asynccoder_tui.domain.errors import ConflictError, InputError, NotFoundError, WorkspaceError
 from asynccoder_tui.domain.models import PullRequest, Repository, Task
+from asynccoder_tui.services import reviews
 from asynccoder_tui.services import tasks as task_service
 from asynccoder_tui.services.context import AppContext
 from asynccoder_tui.services.github import github_client, resolve_token
@@ -168,6 +169,7 @@ async def create_pull_request(
     existing = await pull_requests.for_task(ctx.db.pool, task.id)
     if existing is not None and existing.state in (PullRequestState.OPEN, PullRequestState.DRAFT):
         return existing
+    await reviews.require_approval(ctx, task)
     repo = await repositories.get_repository(ctx.db.pool, task.repository_id)
     manager = workspace_manager(ctx)
     say("preparing the workspace")

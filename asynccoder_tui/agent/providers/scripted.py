@@ -12,7 +12,8 @@ then stops with `max_tokens`), so cost limits are exercised honestly.
 Model names `scripted:<name>` select a built-in plan (see `NAMED_PLANS`): `demo` views a file,
 edits it, runs a command and finishes; `echo` repeats the prompt; `fail` fails every call;
 `slow` streams slowly and runs a slow command (for cancelling); `flaky` is overloaded, then rate
-limited, then answers; `loop` never finishes. `scripted:@/path/plan.json` loads a plan file.
+limited, then answers; `loop` never finishes; `reviewer` approves and `reviewer-changes` asks for
+changes (each finishing with a review's fenced JSON block). `scripted:@/path/plan.json` loads a plan file.
 """
 
 from __future__ import annotations
@@ -315,7 +316,42 @@ def _echo(messages: Sequence[Message]) -> ScriptedTurn:
     )
 
 
+def _review_plan(verdict: dict[str, Any]) -> list[TurnSource]:
+    """A reviewer that lists the files, then finishes with `verdict` as a fenced JSON block."""
+    block = json.dumps(verdict, indent=1)
+    return [
+        ScriptedTurn(text="Reading the change.", tool_calls=[_call("list_files", path=".")]),
+        ScriptedTurn(
+            text="Review done.",
+            tool_calls=[_call("finish", summary=f"Review.\n\n```json\n{block}\n```")],
+        ),
+    ]
+
+
+REVIEW_APPROVED = {
+    "status": "approved",
+    "summary": "The change is small, clear and safe.",
+    "quality_score": 0.9,
+    "security_score": 1.0,
+    "issues": [],
+    "suggestions": [{"file": "README.md", "line": 1, "message": "Consider a longer title."}],
+}
+REVIEW_CHANGES = {
+    "status": "changes_requested",
+    "summary": "The note is in the wrong place.",
+    "quality_score": 0.4,
+    "security_score": 0.9,
+    "issues": [
+        {"file": "README.md", "line": 3, "severity": "medium",
+         "message": "Move the note under its own heading."}
+    ],
+    "suggestions": [],
+}  # fmt: skip
+
+
 NAMED_PLANS: dict[str, Callable[[], tuple[list[TurnSource], bool]]] = {
+    "reviewer": lambda: (_review_plan(REVIEW_APPROVED), False),
+    "reviewer-changes": lambda: (_review_plan(REVIEW_CHANGES), False),
     "demo": lambda: (list(DEMO_PLAN), False),
     "echo": lambda: ([_echo], False),
     "fail": lambda: (
