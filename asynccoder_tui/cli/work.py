@@ -530,6 +530,10 @@ def register_work_commands(sub: Any) -> None:
     p.add_argument("--restore", action="store_true", help="bring an archived repository back")
     p.set_defaults(handler=cmd_repo_archive)
 
+    from asynccoder_tui.cli.reviews import register_review_commands
+
+    register_review_commands(t, r)
+
     p = sub.add_parser("usage", help="balance, ledger and usage by model")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_usage)
