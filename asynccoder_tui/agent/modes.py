@@ -57,8 +57,12 @@ Mode: review (read-only). Review the code the user points at (or the recent chan
 correctness, security, tests, readability. List concrete findings with file:line and a \
 suggested fix, most severe first, in finish's summary.""",
     TaskMode.PLAN: """\
-Mode: plan (read-only). Produce a step-by-step implementation plan for the request: the files \
-to change, the order, how each step is verified. Put the plan in finish's summary.""",
+Mode: plan (read-only). Break the request into small subtasks that another agent can each do \
+alone in its own branch: a title, a precise prompt (files to change, how to verify), a role \
+(coder, backend, frontend, database, ...) and the steps it depends on (1-based numbers). \
+Independent subtasks run in parallel; avoid two of them editing the same lines. Finish with a \
+summary holding exactly one fenced JSON block: ```json {"subtasks": [{"title": "...", \
+"prompt": "...", "role": "coder", "depends_on": []}]} ```""",
 }
 
 RESULT_TYPES: dict[TaskMode, ResultType] = {

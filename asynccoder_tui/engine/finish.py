@@ -27,6 +27,7 @@ from asynccoder_tui.domain.enums import AgentKind, EventKind, TaskStatus
 from asynccoder_tui.domain.errors import InsufficientCreditsError, ProviderError
 from asynccoder_tui.domain.models import Task
 from asynccoder_tui.engine.credits import hold_for_run, settle_run
+from asynccoder_tui.engine.plans import record_plan
 from asynccoder_tui.engine.queue import backoff_delay
 from asynccoder_tui.engine.reviews import queue_review, record_review, review_mode
 from asynccoder_tui.engine.roles import role_of
@@ -177,6 +178,9 @@ async def _after_completion(conn: Executor, task: Task, end: RunEnd, result: Run
     role = role_of(task)
     if role is AgentKind.REVIEWER and task.parent_id is not None:
         await record_review(conn, task, end.summary)
+        return
+    if role is AgentKind.PLANNER:
+        await record_plan(conn, task, end.summary)
         return
     if task.mode.read_only or not result.diff.get("sha"):
         return

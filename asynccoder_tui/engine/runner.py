@@ -47,6 +47,7 @@ from asynccoder_tui.domain.models import AIModel, Task
 from asynccoder_tui.engine.credits import dollars_for, hold_for_run
 from asynccoder_tui.engine.events import EventWriter, retry_transient
 from asynccoder_tui.engine.finish import RunEnd, RunResult, end_for, finish_run, retry_or_fail
+from asynccoder_tui.engine.plans import after_child
 from asynccoder_tui.engine.provider import WatchedProvider
 from asynccoder_tui.engine.reviews import review_mode
 from asynccoder_tui.engine.roles import agent_for, role_of
@@ -209,7 +210,7 @@ class TaskRunner:
         try:
             with contextlib.suppress(LeaseLostError):
                 await writer.close()
-            return await self._db(
+            ended = await self._db(
                 lambda: finish_run(
                     self.db, task, lease, end, result,
                     credits_per_usd=self.settings.credits_per_usd,
@@ -217,6 +218,9 @@ class TaskRunner:
                 ),
                 "finishing the run",
             )  # fmt: skip
+            if task.parent_id is not None and not ended.retry:
+                await self._after_child(task, ended)
+            return ended
         except LeaseLostError:
             await self._abandon(task, lease, result, "lease lost")
             return None
@@ -225,6 +229,15 @@ class TaskRunner:
                 raise
             await self._abandon(task, lease, result, "database unreachable")
             return None
+
+    async def _after_child(self, task: Task, end: RunEnd) -> None:
+        """A plan's child ended: merge it into the parent (or stop the plan); never fails the
+        run that already finished."""
+        try:
+            token = await self.github_token() if self.github_token else None
+            await after_child(self.db, self.workspaces, task, end.status, token)
+        except Exception:
+            log.exception("merging a subtask failed", extra={"task": str(task.id)})
 
     async def _abandon(self, task: Task, lease: str, result: RunResult, why: str) -> None:
         """Leave the task to whoever holds (or will hold) it now; close our execution record."""

@@ -35,6 +35,7 @@ from asynccoder_tui.vcs import orphans, publish, review
 from asynccoder_tui.vcs.diff import DiffStats, FileChange, FileDiff, with_stats
 from asynccoder_tui.vcs.git import Git
 from asynccoder_tui.vcs.locks import HeldFile, RepoLocks
+from asynccoder_tui.vcs.merge import MergeResult, merge_branch
 from asynccoder_tui.vcs.records import RecordStore, WorkspaceRecord
 from asynccoder_tui.vcs.refs import task_branch, validate_branch_name, validate_task_id
 from asynccoder_tui.vcs.remote import fetch_origin
@@ -380,6 +381,13 @@ class WorkspaceManager:
             model_name=model_name,
             assisted_by=self.assisted_by,
         )
+
+    async def merge(self, ws: Workspace, branch: str, message: str) -> MergeResult:
+        """Merge `branch` into the workspace's branch; on a conflict nothing changes."""
+        return await merge_branch(
+            self._git(ws), branch, message,
+            author_name=self.author_name, author_email=self.author_email,
+        )  # fmt: skip
 
     async def push(
         self, ws: Workspace, token: str | None = None, *, force: bool = False

@@ -13,7 +13,9 @@ Model names `scripted:<name>` select a built-in plan (see `NAMED_PLANS`): `demo`
 edits it, runs a command and finishes; `echo` repeats the prompt; `fail` fails every call;
 `slow` streams slowly and runs a slow command (for cancelling); `flaky` is overloaded, then rate
 limited, then answers; `loop` never finishes; `reviewer` approves and `reviewer-changes` asks for
-changes (each finishing with a review's fenced JSON block). `scripted:@/path/plan.json` loads a plan file.
+changes (each finishing with a review's fenced JSON block); `writer` creates the files its prompt
+names in `write PATH: TEXT` lines; `planner` proposes three writer subtasks (the third depends on
+the first two) and `planner-conflict` two that write the same file. `scripted:@/path/plan.json` loads a plan file.
 """
 
 from __future__ import annotations
@@ -349,7 +351,78 @@ REVIEW_CHANGES = {
 }  # fmt: skip
 
 
+def _first_prompt(messages: Sequence[Message]) -> str:
+    for message in messages:
+        if isinstance(message, UserMessage):
+            return message.text
+    return ""
+
+
+def _write(messages: Sequence[Message]) -> ScriptedTurn:
+    """Writes each `write PATH: TEXT` line of the task's prompt as a new file."""
+    files = re.findall(r"^write (\S+): (.*)$", _first_prompt(messages), re.MULTILINE)
+    if not files:
+        return ScriptedTurn(
+            text="Nothing to write.", tool_calls=[_call("finish", summary="No file was named.")]
+        )
+    return ScriptedTurn(
+        text="Writing the files.",
+        tool_calls=[_call("create", path=path, content=f"{text}\n") for path, text in files],
+    )
+
+
+WRITER_PLAN: list[TurnSource] = [
+    _write,
+    ScriptedTurn(text="Done.", tool_calls=[_call("finish", summary="Wrote the files.")]),
+]
+
+
+def _planner_plan(subtasks: list[dict[str, Any]]) -> list[TurnSource]:
+    block = json.dumps({"subtasks": subtasks}, indent=1)
+    return [
+        ScriptedTurn(text="Reading the repository.", tool_calls=[_call("list_files", path=".")]),
+        ScriptedTurn(
+            text="Here is the plan.",
+            tool_calls=[_call("finish", summary=f"A plan.\n\n```json\n{block}\n```")],
+        ),
+    ]
+
+
+PLANNER_SUBTASKS: list[dict[str, Any]] = [
+    {
+        "title": "Alpha module",
+        "prompt": "write alpha.txt: alpha",
+        "role": "backend",
+        "depends_on": [],
+        "model": "scripted:writer",
+    },
+    {
+        "title": "Beta module",
+        "prompt": "write beta.txt: beta",
+        "role": "frontend",
+        "depends_on": [],
+        "model": "scripted:writer",
+    },
+    {
+        "title": "Gamma joins them",
+        "prompt": "write gamma.txt: gamma",
+        "role": "coder",
+        "depends_on": [1, "Beta module"],
+        "model": "scripted:writer",
+    },
+]
+PLANNER_CONFLICT_SUBTASKS: list[dict[str, Any]] = [
+    {"title": "One way", "prompt": "write same.txt: one", "depends_on": [],
+     "model": "scripted:writer"},
+    {"title": "Another way", "prompt": "write same.txt: two", "depends_on": [],
+     "model": "scripted:writer"},
+]  # fmt: skip
+
+
 NAMED_PLANS: dict[str, Callable[[], tuple[list[TurnSource], bool]]] = {
+    "writer": lambda: (list(WRITER_PLAN), False),
+    "planner": lambda: (_planner_plan(PLANNER_SUBTASKS), False),
+    "planner-conflict": lambda: (_planner_plan(PLANNER_CONFLICT_SUBTASKS), False),
     "reviewer": lambda: (_review_plan(REVIEW_APPROVED), False),
     "reviewer-changes": lambda: (_review_plan(REVIEW_CHANGES), False),
     "demo": lambda: (list(DEMO_PLAN), False),

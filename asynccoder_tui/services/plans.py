@@ -1,0 +1,143 @@
+"""Plans of a user's tasks: show the planner's proposal with the progress of its children,
+edit it, and approve it (queueing one child per subtask, each on a branch from the parent's,
+the ones with dependencies waiting until those are merged)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from asynccoder_tui.db import ai_models, events, plans
+from asynccoder_tui.db import tasks as tasks_db
+from asynccoder_tui.db.plans import Child
+from asynccoder_tui.db.tx import transaction
+from asynccoder_tui.domain.enums import EventKind, ProviderKind, TaskMode, TaskStatus
+from asynccoder_tui.domain.errors import ConflictError, NotFoundError
+from asynccoder_tui.domain.models import Task
+from asynccoder_tui.engine.credits import hold_for_run
+from asynccoder_tui.engine.plans import normalize_subtasks
+from asynccoder_tui.services import tasks as task_service
+from asynccoder_tui.services.context import AppContext
+
+
+@dataclass(frozen=True)
+class PlanView:
+    task_id: UUID
+    status: str
+    subtasks: list[dict[str, Any]]
+    problem: dict[str, Any] | None
+    children: list[Child]
+
+    @property
+    def done(self) -> int:
+        return sum(c.merged for c in self.children)
+
+    @property
+    def total(self) -> int:
+        return len(self.children)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "task": str(self.task_id),
+            "status": self.status,
+            "subtasks": self.subtasks,
+            "problem": self.problem,
+            "progress": {"done": self.done, "total": self.total},
+            "children": [
+                {"id": str(c.id), "step": c.position + 1, "title": c.title, "status": c.status,
+                 "merged": c.merged, "branch": c.work_branch,
+                 "depends_on": [str(d) for d in c.depends_on]}
+                for c in self.children
+            ],
+        }  # fmt: skip
+
+
+async def show_plan(ctx: AppContext, ref: str | UUID) -> PlanView:
+    task = await task_service.get_task(ctx, ref)
+    plan = await plans.get_plan(ctx.db.pool, task.id)
+    if plan is None:
+        raise NotFoundError(
+            f"task {str(task.id)[:8]} has no plan",
+            hint="submit a task in mode plan; its planner proposes one when it completes",
+        )
+    return PlanView(
+        task.id,
+        plan.status,
+        plan.subtasks,
+        plan.problem,
+        await plans.children(ctx.db.pool, task.id),
+    )
+
+
+async def edit_plan(ctx: AppContext, ref: str | UUID, subtasks: Any) -> PlanView:
+    """Replace a proposed plan's subtasks (checked: titles, prompts, dependencies, no cycle)."""
+    task = await task_service.get_task(ctx, ref)
+    clean = normalize_subtasks(subtasks)
+    async with transaction(ctx.db.pool) as conn:
+        plan = await plans.get_plan(conn, task.id, lock=True)
+        if plan is None or plan.status != "proposed":
+            raise ConflictError("only a proposed plan can be edited")
+        await plans.update_plan(conn, task.id, subtasks=clean)
+    return await show_plan(ctx, task.id)
+
+
+async def _provider(ctx: AppContext, model: str, parent: Task) -> ProviderKind:
+    found = await ai_models.find_model(ctx.db.pool, model)
+    if found is not None:
+        return found.provider
+    return ProviderKind.SCRIPTED if model.startswith("scripted:") else parent.provider
+
+
+async def approve_plan(ctx: AppContext, ref: str | UUID) -> list[Task]:
+    """Queue the plan's subtasks as children of the task, holding each one's credits."""
+    task = await task_service.get_task(ctx, ref)
+    if task.status is not TaskStatus.COMPLETED or not task.work_branch:
+        raise ConflictError("the planner has not finished this task; approve it once completed")
+    pool = ctx.db.pool
+    plan = await plans.get_plan(pool, task.id)
+    if plan is None:
+        raise NotFoundError(f"task {str(task.id)[:8]} has no plan")
+    subtasks = normalize_subtasks(plan.subtasks)
+    providers = {
+        model: await _provider(ctx, model, task)
+        for model in {s["model"] or task.model for s in subtasks}
+    }
+    credits = max(1, task.estimated_credits)
+    ids: list[UUID] = []
+    async with transaction(pool) as conn:
+        locked = await plans.get_plan(conn, task.id, lock=True)
+        if locked is None or locked.status != "proposed":
+            raise ConflictError("this plan is already approved")
+        for position, sub in enumerate(subtasks):
+            model = sub["model"] or task.model
+            child = await tasks_db.insert_task(
+                conn,
+                tasks_db.NewTask(
+                    owner_id=task.owner_id, repository_id=task.repository_id, model=model,
+                    provider=providers[model], title=sub["title"], prompt=sub["prompt"],
+                    mode=TaskMode.CODE, priority=task.priority, base_branch=task.work_branch,
+                    estimated_credits=credits, parent_id=task.id, agent_kind=sub["role"],
+                ),
+            )  # fmt: skip
+            await hold_for_run(conn, task.owner_id, child.id, 1, credits)
+            await plans.place_child(conn, child.id, position, blocked=bool(sub["depends_on"]))
+            ids.append(child.id)
+            waiting = ", ".join(str(s) for s in sub["depends_on"])
+            await events.append_events(
+                conn, child.id,
+                [(EventKind.MESSAGE, {"role": "user", "text": sub["prompt"]}),
+                 (EventKind.STATUS, {"status": "queued", "detail": (
+                     f"step {position + 1} of the plan"
+                     + (f", waiting for step(s) {waiting}" if waiting else ""))})],
+            )  # fmt: skip
+        for child_id, sub in zip(ids, subtasks, strict=True):
+            for step in sub["depends_on"]:
+                await plans.add_dependency(conn, child_id, ids[step - 1])
+        await plans.update_plan(conn, task.id, status="approved")
+        await events.append_events(
+            conn, task.id,
+            [(EventKind.STATUS, {"status": "plan_approved",
+                                 "detail": f"{len(ids)} subtasks queued (0/{len(ids)} done)"})],
+        )  # fmt: skip
+    return [await tasks_db.get_task(pool, i) for i in ids]
