@@ -118,7 +118,7 @@ async def cmd_task_submit(args: argparse.Namespace, settings: Settings) -> int:
             tasks.SubmitRequest(
                 repository=args.repo,
                 prompt=prompt,
-                mode=TaskMode(args.mode),
+                mode=TaskMode.PLAN if args.plan else TaskMode(args.mode),
                 model=args.model,
                 base_branch=args.branch,
                 priority=Priority(args.priority),
@@ -461,6 +461,9 @@ def register_work_commands(sub: Any) -> None:
     p.add_argument("prompt", help="what the agent should do ('-' reads standard input)")
     p.add_argument("--repo", required=True, help="repository: path, owner/name, name or id")
     p.add_argument("--mode", default="code", choices=[m.value for m in TaskMode])
+    p.add_argument(
+        "--plan", action="store_true", help="plan first: a planner proposes subtasks to approve"
+    )
     p.add_argument("--model", help="model name (default: the default_model setting)")
     p.add_argument("--branch", help="base branch (default: the repository's default branch)")
     p.add_argument("--priority", default="medium", choices=[x.value for x in Priority])
@@ -530,9 +533,11 @@ def register_work_commands(sub: Any) -> None:
     p.add_argument("--restore", action="store_true", help="bring an archived repository back")
     p.set_defaults(handler=cmd_repo_archive)
 
+    from asynccoder_tui.cli.plans import register_plan_commands
     from asynccoder_tui.cli.reviews import register_review_commands
 
     register_review_commands(t, r)
+    register_plan_commands(t)
 
     p = sub.add_parser("usage", help="balance, ledger and usage by model")
     p.add_argument("--json", action="store_true", help="print JSON")
