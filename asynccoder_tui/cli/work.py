@@ -113,6 +113,8 @@ async def cmd_task_submit(args: argparse.Namespace, settings: Settings) -> int:
 
     prompt = read_stdin() if args.prompt == "-" else args.prompt
     async with opened(settings) as ctx:
+        if args.attempts > 1:
+            return await _submit_attempts(ctx, args, prompt)
         task = await tasks.submit(
             ctx,
             tasks.SubmitRequest(
@@ -132,6 +134,26 @@ async def cmd_task_submit(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"submitted {task.id} ({task.held_credits} credits held)")
             return 0
         return await wait_for(ctx, task.id, as_json=args.json, run_worker=not args.no_worker)
+
+
+async def _submit_attempts(ctx: AppContext, args: argparse.Namespace, prompt: str) -> int:
+    from asynccoder_tui.services import attempts, tasks
+
+    made = await attempts.submit_attempts(
+        ctx,
+        tasks.SubmitRequest(
+            repository=args.repo, prompt=prompt, mode=TaskMode(args.mode), model=args.model,
+            base_branch=args.branch, priority=Priority(args.priority), title=args.title,
+        ),
+        args.attempts,
+        models=(args.models or "").split(",") if args.models else None,
+    )  # fmt: skip
+    if args.json:
+        _json([task_dict(t) for t in made])
+    else:
+        for t in made:
+            print(f"submitted {t.id} {inert(t.model)} ({t.held_credits} credits held)")
+    return 0
 
 
 async def wait_for(ctx: AppContext, task_id: UUID, *, as_json: bool, run_worker: bool) -> int:
@@ -464,6 +486,10 @@ def register_work_commands(sub: Any) -> None:
     p.add_argument(
         "--plan", action="store_true", help="plan first: a planner proposes subtasks to approve"
     )
+    p.add_argument(
+        "--attempts", type=positive(4), default=1, help="best-of-N: run it as N attempts (1-4)"
+    )
+    p.add_argument("--models", help="with --attempts, comma-separated models used in turn")
     p.add_argument("--model", help="model name (default: the default_model setting)")
     p.add_argument("--branch", help="base branch (default: the repository's default branch)")
     p.add_argument("--priority", default="medium", choices=[x.value for x in Priority])
@@ -533,11 +559,13 @@ def register_work_commands(sub: Any) -> None:
     p.add_argument("--restore", action="store_true", help="bring an archived repository back")
     p.set_defaults(handler=cmd_repo_archive)
 
+    from asynccoder_tui.cli.attempts import register_attempt_commands
     from asynccoder_tui.cli.plans import register_plan_commands
     from asynccoder_tui.cli.reviews import register_review_commands
 
     register_review_commands(t, r)
     register_plan_commands(t)
+    register_attempt_commands(t)
 
     p = sub.add_parser("usage", help="balance, ledger and usage by model")
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -19,7 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from asynccoder_tui.agent.outcome import ExitStatus, Outcome
-from asynccoder_tui.db import events, queue, repositories, results
+from asynccoder_tui.db import attempts, events, queue, repositories, results
 from asynccoder_tui.db.events import LeaseLostError
 from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.db.tx import transaction
@@ -203,6 +203,9 @@ async def _save_results(conn: Executor, task: Task, current: Task, result: RunRe
         lines_removed=int(diff.get("removed", current.lines_removed)),
         conversation=outcome.conversation_json(),
     )
+    test = diff.get("test")
+    if isinstance(test, dict):
+        await attempts.record_test(conn, task.id, test.get("exit_code"), str(test.get("output")))
     # The saved conversation holds the follow-ups this run answered.
     await queue.consume_pending(conn, task.id, result.pending_used)
     await results.add_result(

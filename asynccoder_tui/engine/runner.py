@@ -369,6 +369,10 @@ class TaskRunner:
         result.diff = await self._collect_changes(
             task, ws, outcome, writer, with_patch=review_mode(repo) != "off"
         )
+        # After the commit, so nothing the tests write ends up in it.
+        test = await self._run_tests(task, ws, repo, outcome, cmd_runner, writer)
+        if test is not None:
+            result.diff["test"] = test
         return end_for(task, outcome, errors, provider.last_error)
 
     async def _run_agent(
@@ -395,6 +399,29 @@ class TaskRunner:
             role_prompt=agent.system_prompt if agent else None,
             allowed_tools=agent.allowed_tools if agent else None,
         )
+
+    async def _run_tests(
+        self, task: Task, ws: Any, repo: Any, outcome: Outcome, cmd_runner: Any,
+        writer: EventWriter,
+    ) -> dict[str, Any] | None:  # fmt: skip
+        """Run the repository's `test_command` (settings) in the sandbox after a coding run
+        that finished, and say how it went in the transcript."""
+        command = repo.settings.get("test_command")
+        if task.mode.read_only or outcome.exit_status is not ExitStatus.SUBMITTED:
+            return None
+        if not isinstance(command, str) or not command.strip():
+            return None
+        ran = await cmd_runner.run(
+            command, cwd=ws.path, timeout=float(self.settings.command_timeout)
+        )
+        passed = ran.exit_code == 0
+        await writer.write(
+            EventKind.STATUS,
+            {"status": "tests_passed" if passed else "tests_failed",
+             "detail": f"{command}: exit {ran.exit_code}" + (" (timed out)" if ran.timed_out else ""),
+             "exit_code": ran.exit_code},
+        )  # fmt: skip
+        return {"exit_code": ran.exit_code, "output": ran.output}
 
     async def _collect_changes(
         self, task: Task, ws: Any, outcome: Outcome, writer: EventWriter, *, with_patch: bool
