@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -435,12 +434,10 @@ async def test_a_100000_line_diff_opens_without_highlighting_it_all(
     app = DiffHost([])
     async with app.run_test(size=(120, 40)) as pilot:
         view = app.query_one(DiffView)
-        start = time.perf_counter()
         view.set_files(files)
         await pilot.pause()
-        opened = time.perf_counter() - start
+        # Opening at once is about work, not seconds (bench/diff_view.py times it).
         assert view.row_count > 100_000
-        assert opened < 1.0, f"opening took {opened:.2f} s"
         assert 0 < sum(highlighted) < 500  # a screenful of hunks, not the diff
 
         await pilot.press("pagedown", "pagedown")

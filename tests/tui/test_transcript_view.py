@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -392,12 +391,11 @@ async def test_a_10000_event_transcript_opens_painting_only_what_shows(
     app = TranscriptHost([])
     async with app.run_test(size=(100, 40)) as pilot:
         view = app.query_one(TranscriptView)
-        start = time.perf_counter()
         view.set_events(events)
         await pilot.pause()
-        opened = time.perf_counter() - start
+        # Opening at once is about work, not seconds (bench/streaming.py times it): only the
+        # rows on screen are painted, whatever the transcript's length.
         assert view.event_count == 10_000
-        assert opened < 1.0, f"opening took {opened:.2f} s"
         assert view.scroll_offset.y == view.max_scroll_y
         assert len(painted) < 100
         await pilot.press("g")
