@@ -42,13 +42,15 @@ def translate_glob(pattern: str) -> str:
     `.gitignore` or a model's glob may hold `*a*a*a*a*a*b`): within a path segment, every `*`
     but the last matches atomically up to the leftmost place where the rest of its chunk
     matches, which is the right place when chunks have a fixed length (literals, `?` and
-    `[...]` each match one character), so only one `*` per segment may backtrack.
+    `[...]` each match one character), so only one `*` per segment may backtrack; likewise
+    only the last `**/` of a pattern may backtrack over folders.
     """
     return _assemble(_glob_tokens(pattern))
 
 
 def _glob_tokens(pattern: str) -> list[tuple[str, str]]:
-    """(kind, regex) tokens: "star" (a `*` run), "sep" (`/` or a `**` form), "one" (one char)."""
+    """(kind, regex) tokens: "star" (a `*` run), "dstar" (`**/`), "sep" (`/` or a trailing
+    `**`), "one" (one character)."""
     tokens: list[tuple[str, str]] = []
     i = 0
     n = len(pattern)
@@ -63,7 +65,7 @@ def _glob_tokens(pattern: str) -> list[tuple[str, str]]:
                         tokens.append(("sep", ".*"))
                         i += 2
                     else:
-                        tokens.append(("sep", "(?:.*/)?"))
+                        tokens.append(("dstar", "(?:.*/)?"))
                         i += 3
                     continue
             tokens.append(("star", "[^/]*"))
@@ -98,6 +100,18 @@ def _assemble(tokens: list[tuple[str, str]]) -> str:
     i = 0
     while i < len(tokens):
         kind, text = tokens[i]
+        if kind == "dstar":
+            # Every `**/` but the last skips, atomically, the fewest whole folders after which
+            # the chunk up to the next `**/` matches: the leftmost place is the right one,
+            # since the next `**/` can absorb any folders the chunk leaves.
+            j = next((k for k in range(i + 1, len(tokens)) if tokens[k][0] == "dstar"), None)
+            if j is not None:
+                out.append(f"(?>(?:[^/]*/)*?{_assemble(tokens[i + 1 : j])})")
+                i = j
+                continue
+            out.append(text)
+            i += 1
+            continue
         if kind != "star":
             out.append(text)
             i += 1

@@ -1,7 +1,8 @@
 """Committing a workspace, pushing its branch, and telling what work is not saved anywhere.
 
-- `commit` stages everything (ignored files stay out), commits with the configured author and
-  committer and, when enabled, an `Assisted-by: <model>` trailer; hooks never run.
+- `commit` stages everything (ignored files and nested repositories without a commit stay
+  out), commits with the configured author and committer and, when enabled, an
+  `Assisted-by: <model>` trailer; hooks never run.
 - `push` sends the task branch to the remote with the token in a header that git reads from
   its environment (see `remote.auth_config`); the token is redacted from any error.
 - `work_state` counts uncommitted files and commits no remote or other branch holds: what a
@@ -12,15 +13,21 @@ Nothing here takes the repository lock: commits and pushes touch only the task's
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 import re
 from dataclasses import dataclass
 
 from asynccoder_tui.domain.errors import GitError, InputError, WorkspaceError
 from asynccoder_tui.vcs.diff import parse_numstat
 from asynccoder_tui.vcs.git import Git, redact
+from asynccoder_tui.vcs.nested import split_untracked
 from asynccoder_tui.vcs.refs import validate_remote_url
 from asynccoder_tui.vcs.remote import auth_config
 from asynccoder_tui.vcs.spec import Workspace
+
+log = logging.getLogger(__name__)
 
 TRAILER_KEY = "Assisted-by"
 _LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
@@ -90,7 +97,23 @@ async def commit(
     body = message.strip()
     if not body:
         raise InputError("the commit message is empty")
-    await git.run("add", "--all", "--", ".", env=_LITERAL)
+    # `add --all`, in two steps so that a nested repository without a commit (which git
+    # cannot record) is left out instead of failing the whole commit; see nested.py.
+    await git.run("add", "--update", "--", ".", env=_LITERAL)
+    untracked = (
+        await git.run("ls-files", "-z", "--others", "--exclude-standard", env=_LITERAL)
+    ).stdout
+    addable, unborn = await asyncio.to_thread(split_untracked, ws.path, untracked)
+    if unborn:
+        log.warning(
+            "left out of the commit: nested repositories without a commit: %s",
+            ", ".join(os.fsdecode(u) for u in unborn),
+        )
+    if addable:
+        await git.run(
+            "add", "--pathspec-from-file=-", "--pathspec-file-nul",
+            input=b"\0".join(addable), env=_LITERAL,
+        )  # fmt: skip
     staged = await git.run("diff", "--cached", "--quiet", check=False)
     if staged.returncode == 0:
         return None

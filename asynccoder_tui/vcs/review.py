@@ -39,6 +39,7 @@ from asynccoder_tui.vcs.diff import (
     reverse_patch_for_hunk,
 )
 from asynccoder_tui.vcs.git import Git
+from asynccoder_tui.vcs.nested import has_commit, split_untracked
 from asynccoder_tui.vcs.spec import Workspace
 
 log = logging.getLogger(__name__)
@@ -98,10 +99,11 @@ async def snapshot_index(
             if paths is not None:
                 args += ["--", *paths]
             untracked = (await git.run(*args, env=env)).stdout
-        if untracked.strip(b"\0"):
+        addable, _unborn = await asyncio.to_thread(split_untracked, ws.path, untracked)
+        if addable:
             await git.run(
                 "add", "--intent-to-add", "--pathspec-from-file=-", "--pathspec-file-nul",
-                input=untracked, env=env,
+                input=b"\0".join(addable), env=env,
             )  # fmt: skip
         yield env
     finally:
@@ -153,9 +155,10 @@ def _untracked_changes(root: Path, paths: list[str]) -> list[FileChange]:
     added = []
     for path in paths:
         if path.endswith("/"):  # a nested repository: git would record a submodule link
-            added.append(
-                FileChange(path=path.rstrip("/"), kind=ChangeKind.ADDED, new_mode="160000")
-            )
+            if has_commit(root / path):  # (one without a commit is left out, see nested.py)
+                added.append(
+                    FileChange(path=path.rstrip("/"), kind=ChangeKind.ADDED, new_mode="160000")
+                )
             continue
         try:
             info = os.lstat(root / path)

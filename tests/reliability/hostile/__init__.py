@@ -127,6 +127,15 @@ async def run_group(group: Group, db_url: str, workdir: Path) -> GroupResult:
     return GroupResult(group.name, len(group.cases), failures, known, broken)
 
 
+def took(marker: Path) -> bool:
+    """True (and the marker removed) when a payload left `marker` behind."""
+    try:
+        marker.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 class NoHarm:
     """A runner mix-in for groups that touch neither files nor the database."""
 

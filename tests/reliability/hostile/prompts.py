@@ -59,6 +59,7 @@ PROMPTS = [
 ]
 
 RUN = 90.0
+FULLWIDTH = "".join(chr(ord(c) + 0xFEE0) for c in "scripted")
 MODELS = [
     Case("model: blank", "   ", "invalid model name"),
     Case("model: 201 characters", "m" * 201, "invalid model name"),
@@ -66,7 +67,7 @@ MODELS = [
     Case("model: newline", "scripted:demo\nx", "invalid model name"),
     Case("model: unknown", "gpt-99-ultra", "unknown model"),
     Case("model: SQL", "'; DROP TABLE tasks; --", "unknown model"),
-    Case("model: fullwidth lookalike", "ｓｃｒｉｐｔｅｄ:demo", "unknown model"),
+    Case("model: fullwidth lookalike", FULLWIDTH + ":demo", "unknown model"),
     Case("model: needs an Anthropic key", "claude-sonnet-4-5", "needs ANTHROPIC_API_KEY"),
     Case("model: needs an OpenAI key", "gpt-5-mini", "needs OPENAI_API_KEY"),
     Case("model: switched off", "rel-switched-off", "switched off"),

@@ -18,7 +18,7 @@ from asynccoder_tui.services import repos
 from asynccoder_tui.services.context import AppContext
 from asynccoder_tui.vcs.refs import validate_remote_url
 from tests.reliability.harness import git, make_repository, quick_settings
-from tests.reliability.hostile import OK, Case
+from tests.reliability.hostile import OK, Case, took
 from tests.reliability.invariants import database_problems
 from tests.support.github import TOKEN, FakeGitHub
 
@@ -188,10 +188,7 @@ class ReposRunner:
         return f"added {repo.display_name}"
 
     async def after(self, case: Case) -> list[str]:
-        if PWNED.exists():
-            PWNED.unlink()
-            return ["an ext:: payload ran"]
-        return []
+        return ["an ext:: payload ran"] if took(PWNED) else []
 
     async def consistent(self) -> list[str]:
         return await database_problems(self.ctx.db.pool)
