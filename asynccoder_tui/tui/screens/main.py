@@ -364,6 +364,7 @@ class MainScreen(TaskActions, Screen[None]):
     def _events_appended(self, message: TaskEventsAppended) -> None:
         if self.built:
             self.chat.events_appended(message.task_id, message.seq)
+            self.review.events_appended(message.task_id)
 
     # -- selection --------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from asynccoder_tui.tui.format import safe
 from asynccoder_tui.tui.widgets import diff_messages
 from asynccoder_tui.tui.widgets.diff_model import DiffFile, DiffHunk
 from asynccoder_tui.tui.widgets.diff_view import DiffView
+from asynccoder_tui.tui.widgets.review_notes import ReviewNotes
 
 if TYPE_CHECKING:
     from asynccoder_tui.tui.app import AsyncCoderApp
@@ -65,6 +66,9 @@ class ReviewPane(Vertical):
         Binding("p", "pull_request", "Pull request", id="diff.pull_request"),
         Binding("P", "sync_pull_request", "PR state", show=False, id="diff.sync_pull_request"),
         Binding("R", "refresh", "Refresh diff", id="diff.refresh"),
+        Binding(
+            "b", "send_review_back", "Send review back", show=False, id="diff.send_review_back"
+        ),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -84,6 +88,7 @@ class ReviewPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("Select a task to review its changes.", id="diff-summary")
+        yield ReviewNotes(id="diff-review")
         yield DiffView(id="diff-view")
 
     @property
@@ -108,6 +113,7 @@ class ReviewPane(Vertical):
         if task.id != self.task_id:
             self.task_id = task.id
             self.comments = []
+            self.query_one(ReviewNotes).show_review(None, ())
             self._generation += 1
             self.view.set_files([])
             self._say("Loading changes…")
@@ -184,10 +190,57 @@ class ReviewPane(Vertical):
             return
         self.hunks = {}
         self.view.set_files([to_diff_file(c) for c in changes])
+        self.load_review(task.id, generation)
         if not changes:
             self._say("No changes yet." if not task.status.is_final else "No changes.")
         else:
             self._show_summary()
+
+    @work(group="diff-review", exclusive=True, exit_on_error=False)
+    async def load_review(self, task_id: UUID, generation: int) -> None:
+        """Show the task's latest review beside its diff (none: hidden)."""
+        from asynccoder_tui.services import reviews
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        try:
+            review = await reviews.latest_review(ctx, task_id)
+        except Exception as err:
+            self.ctx_app.report_error(err, "read the review")
+            return
+        if generation == self._generation and self.task_id == task_id:
+            self.query_one(ReviewNotes).show_review(review, self.view.files)
+
+    def events_appended(self, task_id: UUID) -> None:
+        """A finished task's transcript grew: a review may have arrived (re-read it)."""
+        task = self.shown_task
+        if task is not None and task.id == task_id and task.status.is_final:
+            self.load_review(task_id, self._generation)
+
+    def _refresh_review_notes(self) -> None:
+        """Re-place the review's findings once more hunks are known."""
+        notes = self.query_one(ReviewNotes)
+        if notes.review is not None:
+            notes.show_review(notes.review, self.view.files)
+
+    def action_send_review_back(self) -> None:
+        notes = self.query_one(ReviewNotes)
+        if self.task_id is None or notes.review is None:
+            self.notify("This task has no review to send back", severity="warning", timeout=3)
+            return
+        self.send_review_back(self.task_id)
+
+    @work(group="diff-review-back", exit_on_error=False)
+    async def send_review_back(self, task_id: UUID) -> None:
+        from asynccoder_tui.services import reviews
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        with self.ctx_app.reporting("send the review back"):
+            await reviews.send_back(ctx, task_id)
+            self.notify("The review's requested changes went back to the agent", title="Review")
 
     @on(DiffView.FileHunksNeeded)
     def _hunks_needed(self, event: diff_messages.FileHunksNeeded) -> None:
@@ -207,6 +260,7 @@ class ReviewPane(Vertical):
                 return
             self.hunks[path] = list(diff.hunks)
             self.view.set_file_hunks(path, to_diff_hunks(diff))
+            self._refresh_review_notes()
 
     def action_refresh(self) -> None:
         if self.shown_task is not None:
