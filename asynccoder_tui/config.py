@@ -14,6 +14,7 @@ This module imports only the domain layer.
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from decimal import Decimal
 from functools import cached_property
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from asynccoder_tui.domain.errors import ConfigError
 
@@ -118,16 +120,25 @@ class _TomlSource(PydanticBaseSettingsSource):
 
     @cached_property
     def data(self) -> dict[str, Any]:
-        if not self.path.is_file():
-            return {}
+        hint = "fix the file or point ASYNCCODER_CONFIG at another one"
+        try:
+            mode = self.path.stat().st_mode
+        except OSError:
+            return {}  # no config file: defaults
+        if not stat.S_ISREG(mode):
+            if self.path == Path(os.devnull):
+                return {}
+            raise ConfigError(f"config file {self.path} is not a regular file", hint=hint)
         try:
             raw = self.path.read_bytes()
-            data = tomllib.loads(raw.decode("utf-8"))
+            data = tomllib.loads(raw.decode("utf-8-sig"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else err
+            raise ConfigError(f"cannot read config file {self.path}: {reason}", hint=hint) from err
+        except RecursionError:
             raise ConfigError(
-                f"cannot read config file {self.path}: {err}",
-                hint="fix the file or point ASYNCCODER_CONFIG at another one",
-            ) from err
+                f"cannot read config file {self.path}: it nests too deeply", hint=hint
+            ) from None
         return data
 
     def __call__(self) -> dict[str, Any]:
@@ -170,20 +181,22 @@ class Settings(BaseSettings):
     theme: str = "asynccoder"
     bell_on_finish: bool = True
 
-    credits_per_usd: int = Field(default=1000, ge=1)
-    starting_credits: int = Field(default=10_000, ge=0)
-    max_concurrent_tasks_per_user: int = Field(default=4, ge=1)
-    max_submissions_per_minute: int = Field(default=30, ge=1)
-    max_concurrent_per_provider: int = Field(default=4, ge=1)
-    lease_seconds: int = Field(default=30, ge=5)
+    # Upper bounds keep every value inside what the database and the clock can hold (an
+    # interval, a bigint), so a typo cannot stop the queue.
+    credits_per_usd: int = Field(default=1000, ge=1, le=1_000_000_000)
+    starting_credits: int = Field(default=10_000, ge=0, le=10**15)
+    max_concurrent_tasks_per_user: int = Field(default=4, ge=1, le=100_000)
+    max_submissions_per_minute: int = Field(default=30, ge=1, le=1_000_000)
+    max_concurrent_per_provider: int = Field(default=4, ge=1, le=100_000)
+    lease_seconds: int = Field(default=30, ge=5, le=86_400)
 
-    task_max_steps: int = Field(default=50, ge=1)
-    task_max_seconds: int = Field(default=1800, ge=10)
-    task_max_cost: Decimal = Field(default=Decimal("2.00"), ge=0)
+    task_max_steps: int = Field(default=50, ge=1, le=100_000)
+    task_max_seconds: int = Field(default=1800, ge=10, le=7 * 86_400)
+    task_max_cost: Decimal = Field(default=Decimal("2.00"), ge=0, le=Decimal(1_000_000))
 
     sandbox: str = Field(default="auto", pattern="^(auto|bwrap|none)$")
     sandbox_network: bool = False
-    command_timeout: int = Field(default=120, ge=1)
+    command_timeout: int = Field(default=120, ge=1, le=86_400)
 
     commit_author_name: str = "Async Coder"
     commit_author_email: str = "asynccoder@localhost"
@@ -229,6 +242,11 @@ def load_settings(**overrides: Any) -> Settings:
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**given)
+    except SettingsError as err:  # a value the environment source cannot even parse
+        raise ConfigError(
+            f"invalid settings: {err}",
+            hint="check the ASYNCCODER_* environment variables (tables are given as JSON)",
+        ) from None
     except ValidationError as err:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in err.errors()

@@ -4,6 +4,10 @@
 `PartialTurn` it fills stays readable if the call fails or is cancelled midway, so the loop can
 bill a failed call and keep the text of an interrupted one. `Meter` keeps the running usage and
 cost of a run and emits one `usage` event per call, failed calls included.
+
+Usage a server reports is checked before it is billed: a negative count (a broken proxy) counts
+as zero, and a count no real call can reach (`MAX_TOKENS_PER_CALL`) fails the call instead of
+billing it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,25 @@ from asynccoder_tui.agent.tokens import cost_of, count_tokens, format_cost
 from asynccoder_tui.domain.enums import EventKind
 from asynccoder_tui.domain.errors import ProviderError
 from asynccoder_tui.domain.models import AIModel
+
+MAX_TOKENS_PER_CALL = 100_000_000
+"""Far above any model's context window plus output; a report past it is not believed."""
+
+
+def checked_usage(usage: Usage, provider: object) -> Usage:
+    """`usage` with negative counts as zero; `ProviderError` for counts past any real call."""
+    fields = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+    values = {name: getattr(usage, name) for name in fields}
+    worst = max(values.values())
+    if worst > MAX_TOKENS_PER_CALL:
+        raise ProviderError(
+            f"{provider} API reported an impossible usage ({worst:,} tokens for one call); "
+            "the call is not billed",
+            hint="check the model's base URL: something other than the provider may answer",
+        )
+    if min(values.values()) < 0:
+        return usage.model_copy(update={k: max(0, v) for k, v in values.items()})
+    return usage
 
 
 @dataclass
@@ -74,14 +97,14 @@ async def stream_turn(
         elif isinstance(event, ToolCallReady):
             partial.calls.append(event.call)
         elif isinstance(event, UsageUpdate):
-            partial.usage = event.usage
+            partial.usage = checked_usage(event.usage, provider.kind)
         elif isinstance(event, TurnDone):
             return TurnResult(
                 text=partial.text,
                 calls=list(partial.calls),
                 stop_reason=event.stop_reason,
                 raw_stop_reason=event.raw_stop_reason,
-                usage=event.usage,
+                usage=checked_usage(event.usage, provider.kind),
             )
     raise ProviderError(f"{provider.kind} stream ended without finishing the turn", retryable=True)
 

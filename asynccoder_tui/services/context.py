@@ -28,7 +28,10 @@ class AppContext:
         if settings.database_url is not None:
             from urllib.parse import urlsplit
 
-            register_secret(urlsplit(settings.database_url.get_secret_value()).password)
+            try:
+                register_secret(urlsplit(settings.database_url.get_secret_value()).password)
+            except ValueError:  # not a URL at all: connecting says so, in words
+                pass
         db = await open_database(settings, max_size=max_pool_size)
         try:
             user = await users.ensure_current_user(

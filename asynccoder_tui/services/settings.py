@@ -65,7 +65,7 @@ def _write_config(path: Path, changes: dict[str, Any]) -> None:
     current: dict[str, Any] = {}
     if path.is_file():
         try:
-            current = tomllib.loads(path.read_text(encoding="utf-8"))
+            current = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
             raise ConfigError(
                 f"cannot update {path}: {err}", hint="fix or remove the file"

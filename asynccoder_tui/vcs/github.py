@@ -46,6 +46,8 @@ from asynccoder_tui.vcs.refs import validate_branch_name, validate_github_full_n
 log = logging.getLogger(__name__)
 
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
+MAX_BODY_BYTES = 32 * 1024 * 1024
+"""Larger answers are refused: no GitHub answer we read comes near it."""
 _ETAG_CACHE_SIZE = 512
 _MAX_REDIRECTS = 5
 _TOKEN_HINT = (
@@ -316,8 +318,8 @@ class GitHubClient:
                 headers["Authorization"] = f"Bearer {self._token}"
             if cached is not None:
                 headers["If-None-Match"] = cached[0]
-            response = await self._http.request(
-                method, url, params=params, json=json, headers=headers
+            response = await self._bounded(
+                self._http.build_request(method, url, params=params, json=json, headers=headers)
             )
             if response.status_code not in (301, 302, 303, 307, 308):
                 return response
@@ -330,6 +332,28 @@ class GitHubClient:
                 method, json = "GET", None
         raise GitHubError("GitHub redirected too many times", hint="check github_api_url")
 
+    async def _bounded(self, request: httpx.Request) -> httpx.Response:
+        """The response, its body read up to `MAX_BODY_BYTES` (a `GitHubError` past that)."""
+        response = await self._http.send(request, stream=True)
+        try:
+            declared = _int(response.headers.get("content-length"))
+            if declared is not None and declared > MAX_BODY_BYTES:
+                raise _too_large(declared)
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise _too_large(len(body))
+        finally:
+            await response.aclose()
+        headers = httpx.Headers(
+            [(k, v) for k, v in response.headers.multi_items()
+             if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        )  # fmt: skip
+        return httpx.Response(
+            response.status_code, headers=headers, content=bytes(body), request=request
+        )
+
     def _note_rate_limit(self, response: httpx.Response) -> None:
         headers = response.headers
         if "x-ratelimit-remaining" not in headers:
@@ -338,7 +362,7 @@ class GitHubClient:
         self.rate_limit = RateLimit(
             limit=_int(headers.get("x-ratelimit-limit")),
             remaining=_int(headers.get("x-ratelimit-remaining")),
-            reset_at=datetime.fromtimestamp(reset, UTC) if reset is not None else None,
+            reset_at=_moment(reset),
             resource=headers.get("x-ratelimit-resource"),
         )
 
@@ -362,7 +386,8 @@ class GitHubClient:
         return None
 
     def _rate_limit_error(self, response: httpx.Response, wait: float, what: str) -> GitHubError:
-        when = datetime.fromtimestamp(time.time() + wait).strftime("%H:%M:%S")
+        moment = _moment(time.time() + wait)
+        when = moment.astimezone().strftime("%H:%M:%S") if moment else "a long time"
         secondary = response.headers.get("x-ratelimit-remaining") != "0"
         kind = "secondary rate limit" if secondary else "rate limit"
         return GitHubError(
@@ -391,6 +416,23 @@ def _parse(build: Callable[[Any], T], data: Any, what: str) -> T:
         return build(data)
     except (KeyError, TypeError, AttributeError, ValueError) as err:
         raise _unexpected(what, f"{type(err).__name__}: {str(err)[:200]}") from None
+
+
+def _too_large(size: int) -> GitHubError:
+    return GitHubError(
+        f"GitHub's answer is too large ({size:,} bytes, larger than {MAX_BODY_BYTES:,})",
+        hint="check github_api_url: something other than GitHub may be answering",
+    )
+
+
+def _moment(timestamp: float | None) -> datetime | None:
+    """The UTC time of `timestamp`, or None when it is absent or out of any calendar."""
+    if timestamp is None:
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _repo_path(full_name: str) -> str:
