@@ -77,7 +77,7 @@ async def test_settings_save_to_the_config_file_and_keys_masked(ui_settings, hom
 async def test_help_lists_bindings_by_pane_with_remapped_keys(ui_settings) -> None:
     settings = ui_settings(keybindings={"main.new_task": "ctrl+n", "no.such.binding": "x"})
     app = AsyncCoderApp(settings)
-    async with app.run_test(size=(140, 50)) as pilot:
+    async with app.run_test(size=(140, 60)) as pilot:
         await ready(app, pilot)
         assert any("no.such.binding" in t for t in toasts(app))
         await pilot.press("question_mark")

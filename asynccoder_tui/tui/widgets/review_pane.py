@@ -22,12 +22,13 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from asynccoder_tui.domain.enums import TaskStatus
-from asynccoder_tui.domain.errors import ConflictError, GitError, WorkspaceError
+from asynccoder_tui.domain.errors import ConflictError, GitError, NotFoundError, WorkspaceError
 from asynccoder_tui.domain.models import Task
 from asynccoder_tui.tui.format import safe
 from asynccoder_tui.tui.widgets import diff_messages
 from asynccoder_tui.tui.widgets.diff_model import DiffFile, DiffHunk
 from asynccoder_tui.tui.widgets.diff_view import DiffView
+from asynccoder_tui.tui.widgets.plan_notes import PlanNotes
 from asynccoder_tui.tui.widgets.review_notes import ReviewNotes
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ class ReviewPane(Vertical):
         Binding(
             "b", "send_review_back", "Send review back", show=False, id="diff.send_review_back"
         ),
+        Binding("A", "approve_plan", "Approve plan", show=False, id="diff.approve_plan"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -88,6 +90,7 @@ class ReviewPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("Select a task to review its changes.", id="diff-summary")
+        yield PlanNotes(id="diff-plan")
         yield ReviewNotes(id="diff-review")
         yield DiffView(id="diff-view")
 
@@ -114,6 +117,7 @@ class ReviewPane(Vertical):
             self.task_id = task.id
             self.comments = []
             self.query_one(ReviewNotes).show_review(None, ())
+            self.query_one(PlanNotes).show_plan(None)
             self._generation += 1
             self.view.set_files([])
             self._say("Loading changes…")
@@ -204,13 +208,39 @@ class ReviewPane(Vertical):
         ctx = self.ctx_app.context
         if ctx is None:
             return
+        from asynccoder_tui.services import plans
+
         try:
             review = await reviews.latest_review(ctx, task_id)
+            try:
+                plan: Any = await plans.show_plan(ctx, task_id)
+            except NotFoundError:
+                plan = None
         except Exception as err:
             self.ctx_app.report_error(err, "read the review")
             return
         if generation == self._generation and self.task_id == task_id:
             self.query_one(ReviewNotes).show_review(review, self.view.files)
+            self.query_one(PlanNotes).show_plan(plan)
+
+    def action_approve_plan(self) -> None:
+        plan = self.query_one(PlanNotes).plan
+        if self.task_id is None or plan is None or plan.status != "proposed":
+            self.notify("This task has no plan to approve", severity="warning", timeout=3)
+            return
+        self.approve_plan(self.task_id)
+
+    @work(group="diff-plan-approve", exit_on_error=False)
+    async def approve_plan(self, task_id: UUID) -> None:
+        from asynccoder_tui.services import plans
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        with self.ctx_app.reporting("approve the plan"):
+            children = await plans.approve_plan(ctx, task_id)
+            self.notify(f"Plan approved: {len(children)} subtasks queued", title="Plan")
+            self.load_review(task_id, self._generation)
 
     def events_appended(self, task_id: UUID) -> None:
         """A finished task's transcript grew: a review may have arrived (re-read it)."""
