@@ -45,6 +45,8 @@ from asynccoder_tui.agent.providers.messages import (
     ToolResult,
     ToolResultsMessage,
     UserMessage,
+    conversation_from_json,
+    conversation_to_json,
     repair_conversation,
 )
 from asynccoder_tui.agent.race import Cancelled, race
@@ -72,6 +74,21 @@ class _Stop(Exception):
         self.status = status
         self.reason = reason
         self.error = error
+
+
+def hide_secrets(value: Any, secrets: Sequence[str]) -> Any:
+    """`value` (text, or JSON-like data) with each of `secrets` replaced by `***`."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {key: hide_secrets(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [hide_secrets(item, secrets) for item in value]
+    return value
 
 
 class AgentRun:
@@ -393,7 +410,7 @@ class AgentRun:
                 )
             self.conversation.append(UserMessage(text=nudge))
             return await self._format_error("the model answered without calling a tool")
-        calls = self._unique_ids(turn.calls)
+        calls = [self._without_secrets(call) for call in self._unique_ids(turn.calls)]
         self.conversation.append(
             AssistantMessage(text=turn.text, tool_calls=tuple(calls), stop_reason=stop.value)
         )
@@ -426,6 +443,16 @@ class AgentRun:
 
     def _record_results(self, results: list[ToolResult]) -> None:
         self.conversation.append(ToolResultsMessage(results=tuple(results)))
+
+    def _secret_values(self) -> list[str]:
+        return [s for s in self.emit.secrets if s and len(s) >= 6]
+
+    def _without_secrets(self, call: ToolCall) -> ToolCall:
+        """`call` with every known secret in its arguments replaced by `***`: a model (or a
+        server posing as one) cannot make the tools write the user's keys into the workspace,
+        a commit or a command line."""
+        cleaned = hide_secrets(call.arguments, self._secret_values())
+        return call if cleaned == call.arguments else call.model_copy(update={"arguments": cleaned})
 
     def _unique_ids(self, calls: Sequence[ToolCall]) -> list[ToolCall]:
         """`calls` with ids that repeat earlier ones renamed (providers reject duplicates)."""
@@ -486,17 +513,24 @@ class AgentRun:
             )
             if last:
                 summary = f"{reason} Last words of the agent: {last.strip()[:600]}"
+        # What the outcome carries is stored (the conversation, for a follow-up) and shown:
+        # no key the model or a command echoed may be in it.
+        secrets = self._secret_values()
+        conversation = list(self.conversation)
+        if secrets:
+            stored = hide_secrets(conversation_to_json(conversation), secrets)
+            conversation = list(conversation_from_json(stored))
         return Outcome(
             exit_status=status,
-            summary=summary,
+            summary=hide_secrets(summary, secrets),
             usage=self.meter.usage,
             cost=self.meter.cost,
             steps=self.steps,
             duration=self._elapsed(),
             result_type=self.spec.result_type,
-            conversation=list(self.conversation),
+            conversation=conversation,
             changed_paths=list(self.changed_paths),
-            error=error,
+            error=hide_secrets(error, secrets),
         )
 
 

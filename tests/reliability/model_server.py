@@ -135,6 +135,12 @@ class ModelServer:
             return "Recording the run. ", "run", {"command": f"echo {tag} >> ran.log"}
         return "All done. ", "finish", {"summary": f"done {tag}"}
 
+    def plan_for(
+        self, handler: BaseHTTPRequestHandler, rec: Request
+    ) -> tuple[str, str, dict[str, Any]]:
+        """The step to play for this request (subclasses may look at its headers)."""
+        return self.plan(rec.tag, rec.step)
+
     # -- answering --------------------------------------------------------------------------
 
     def _answer(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
@@ -177,7 +183,7 @@ class ModelServer:
             time.sleep(self.stall_seconds)
             handler.close_connection = True
             return None
-        text, tool, arguments = self.plan(rec.tag, rec.step)
+        text, tool, arguments = self.plan_for(handler, rec)
         input_tokens = 200 + len(raw) // 40
         output_tokens = 20 + rec.step
         call_id = f"call_{rec.tag}_{rec.step}_{rec.attempt}"
