@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Coroutine, Sequence
@@ -39,8 +40,19 @@ def _print_json(data: Any) -> None:
     print_json(data)
 
 
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    """JSON with non-ASCII text kept readable, except the characters a terminal would act on
+    (DEL, the 8-bit C1 controls such as CSI, bidi overrides): those are `\\uXXXX`-escaped,
+    which is the same JSON. (`json` already escapes the 7-bit controls.)"""
+    print(json_safe(json.dumps(data, indent=2, default=str, ensure_ascii=False)))
+
+
+def json_safe(text: str) -> str:
+    """JSON text with DEL, C1 controls and bidi overrides `\\uXXXX`-escaped."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 # db ---------------------------------------------------------------------------------------------

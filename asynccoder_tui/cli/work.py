@@ -172,7 +172,9 @@ async def wait_for(ctx: AppContext, task_id: UUID, *, as_json: bool, run_worker:
                 for event in await tasks.transcript(ctx, task_id, after_seq=seq):
                     seq = event.seq
                     if as_json:
-                        print(event.model_dump_json())
+                        from asynccoder_tui.cli import json_safe
+
+                        print(json_safe(event.model_dump_json()))
                     else:
                         print_event(event)
                 task = await tasks.get_task(ctx, task_id)
