@@ -1,4 +1,5 @@
-"""Usage and credits: balance, the ledger, cost and tokens per model and per day, outcomes.
+"""Usage and credits: balance, the ledger, cost and tokens per model and per day, outcomes,
+and how agent runs went per agent role and per model.
 
 Charts are textual-plotext plots (imported when the screen opens, not at start); the ledger and
 the per-model table are DataTables. Everything comes from one `usage.report()` call.
@@ -47,6 +48,8 @@ class UsageScreen(Screen[None]):
                     yield DataTable(id="by-model", cursor_type="row")
                     yield Label(Text("Task outcomes", style="bold"))
                     yield Static("", id="outcomes")
+                    yield Label(Text("Agent runs, per agent and per model", style="bold"))
+                    yield DataTable(id="by-agent", cursor_type="row")
                 with Vertical(classes="usage-column"):
                     yield Label(Text("Ledger (latest first)", style="bold"))
                     yield DataTable(id="ledger", cursor_type="row")
@@ -56,6 +59,9 @@ class UsageScreen(Screen[None]):
         self.query_one("#usage-report").loading = True
         self.query_one("#by-model", DataTable).add_columns(
             "Model", "Calls", "Input", "Output", "Cache read", "Cost"
+        )
+        self.query_one("#by-agent", DataTable).add_columns(
+            "Agent or model", "Runs", "Success", "Mean cost", "Mean time", "Files", "Lines"
         )
         self.query_one("#ledger", DataTable).add_columns(
             "When", "Kind", "Amount", "Balance", "About"
@@ -119,6 +125,7 @@ class UsageScreen(Screen[None]):
                 Text(credits(t.balance_after), justify="right"),
                 Text(safe(t.description or "", 40), style="dim"),
             )
+        self._runs(report)
         outcomes = report.outcomes
         self.query_one("#outcomes", Static).update(
             Text(
@@ -126,6 +133,21 @@ class UsageScreen(Screen[None]):
                 or "no tasks yet"
             )
         )
+
+    def _runs(self, report: Any) -> None:
+        """How agent runs went (executions analytics): each role, then each model."""
+        table = self.query_one("#by-agent", DataTable)
+        table.clear()
+        for stats in [*report.by_agent, *report.by_agent_model]:
+            table.add_row(
+                Text(safe(stats.key, 30)),
+                Text(str(stats.runs), justify="right"),
+                Text(f"{stats.success_rate:.0%}", justify="right"),
+                Text(money(stats.mean_cost), justify="right"),
+                Text(f"{stats.mean_seconds:.1f} s", justify="right"),
+                Text(str(stats.files_changed), justify="right"),
+                Text(f"+{stats.lines_added} -{stats.lines_removed}", justify="right"),
+            )
 
     def _charts(self, report: Any) -> None:
         from textual_plotext import PlotextPlot
