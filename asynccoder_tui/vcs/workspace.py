@@ -19,9 +19,10 @@ Reviewing (`diff_files`, `file_hunks`, reverts) is in `review.py`, committing an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -329,31 +330,47 @@ class WorkspaceManager:
 
     # -- reviewing ----------------------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def _in_words(self, ws: Workspace, what: str) -> AsyncIterator[None]:
+        """An `OSError` (a full or read-only disk, a file that cannot be read) as a
+        `WorkspaceError` saying what could not be done and why."""
+        try:
+            yield
+        except OSError as err:
+            problem = await asyncio.to_thread(first_problem, [ws.git_dir, ws.path])
+            said = err.strerror or str(err)
+            detail = f" ({problem})" if problem else ""
+            raise WorkspaceError(f"cannot {what}: {said}{detail}") from err
+
     def _git(self, ws: Workspace) -> Git:
         return review.workspace_git(ws, self.git_timeout)
 
     async def diff_files(self, ws: Workspace, *, stats: bool = False) -> list[FileChange]:
         """Changed files, fast (no line counts unless `stats`; see `diff_stats`)."""
         git = self._git(ws)
-        changes = await review.list_changes(ws, git)
-        if stats:
-            changes = with_stats(changes, await review.diff_stats(ws, git))
+        async with self._in_words(ws, "read the workspace's changes"):
+            changes = await review.list_changes(ws, git)
+            if stats:
+                changes = with_stats(changes, await review.diff_stats(ws, git))
         return changes
 
     async def diff_stats(self, ws: Workspace) -> DiffStats:
         """Per-file +/- counts, binary flags and totals (reads every changed file)."""
-        return await review.diff_stats(ws, self._git(ws))
+        async with self._in_words(ws, "count the workspace's changes"):
+            return await review.diff_stats(ws, self._git(ws))
 
     async def file_hunks(self, ws: Workspace, path: str | FileChange) -> FileDiff:
         """One file's diff: header and hunks (none for a binary file).
 
         Pass the `FileChange` from `diff_files` when you have it: a bare path costs a listing.
         """
-        return await review.file_diff(ws, self._git(ws), path)
+        async with self._in_words(ws, "read a file's changes"):
+            return await review.file_diff(ws, self._git(ws), path)
 
     async def full_diff_text(self, ws: Workspace) -> str:
         """The whole unified diff against the base (binary files named, not shown)."""
-        raw = await review.full_patch(ws, self._git(ws))
+        async with self._in_words(ws, "read the workspace's diff"):
+            raw = await review.full_patch(ws, self._git(ws))
         return raw.decode("utf-8", errors="replace")
 
     async def revert_hunk(
@@ -372,15 +389,16 @@ class WorkspaceManager:
         self, ws: Workspace, message: str, model_name: str | None = None
     ) -> publish.CommitInfo | None:
         """Commit all changes (author from settings, `Assisted-by` trailer); None if clean."""
-        return await publish.commit(
-            ws,
-            self._git(ws),
-            message,
-            author_name=self.author_name,
-            author_email=self.author_email,
-            model_name=model_name,
-            assisted_by=self.assisted_by,
-        )
+        async with self._in_words(ws, "commit the workspace's changes"):
+            return await publish.commit(
+                ws,
+                self._git(ws),
+                message,
+                author_name=self.author_name,
+                author_email=self.author_email,
+                model_name=model_name,
+                assisted_by=self.assisted_by,
+            )
 
     async def merge(self, ws: Workspace, branch: str, message: str) -> MergeResult:
         """Merge `branch` into the workspace's branch; on a conflict nothing changes."""
