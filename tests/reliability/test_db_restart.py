@@ -14,19 +14,10 @@ import pytest
 
 from tests.reliability.db_restart import UiHooks, db_restart_round
 
-DUPLICATES = (
-    "engine/events.py EventWriter retries a transcript or usage write whose COMMIT got through "
-    "before the connection dropped, so the restart wrote events twice (reproduced "
-    "deterministically in test_engine_writes.py): "
-)
-
 
 def check(report: Any) -> None:
-    """Every check strictly, then the engine's duplicated writes as a known failure."""
-    others = [p for p in report.problems() if p not in report.duplicated]
-    assert not others, others
-    if report.duplicated:
-        pytest.xfail(DUPLICATES + "; ".join(report.duplicated)[:500])
+    problems = report.problems()
+    assert not problems, problems
 
 
 @contextlib.asynccontextmanager

@@ -1,6 +1,7 @@
-"""The database restart round, reduced to what it found: a transcript write or a usage record
-whose COMMIT reached the server just before the connection dropped is retried, and so lands
-twice (the streamed text, the tool result, the provider call: billed twice).
+"""The database restart round, reduced to what it found (since fixed in the engine): a
+transcript write or a usage record whose COMMIT reached the server just before the connection
+dropped is retried, and must not land twice (the streamed text, the tool result, the provider
+call: billed twice).
 
 `CommitThenDrop` is an executor whose chosen transaction commits and then reports the
 dropped connection the client sees when the server goes away at that moment.
@@ -14,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
-import pytest
 
 from asynccoder_tui.agent.events import AgentEvent
 from asynccoder_tui.db import events, queue
@@ -76,12 +76,6 @@ def _writer(ctx: AppContext, task: Any, db: Any) -> EventWriter:
     )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/events.py EventWriter._write retries append_events after a dropped "
-    "connection without knowing whether the COMMIT got through: the events are appended "
-    "twice (seen as doubled streamed text and tool results across a database restart)",
-)
 async def test_a_transcript_write_whose_commit_got_through_is_not_written_twice(
     ctx: AppContext, make_repo: Any
 ) -> None:
@@ -93,12 +87,6 @@ async def test_a_transcript_write_whose_commit_got_through_is_not_written_twice(
     assert [e.payload.get("detail") for e in written] == ["written once"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/events.py EventWriter._record_usage retries the usage transaction "
-    "(queue.add_usage + usage.record_usage) after a dropped connection without knowing "
-    "whether its COMMIT got through: the provider call is recorded and billed twice",
-)
 async def test_a_usage_record_whose_commit_got_through_is_not_billed_twice(
     ctx: AppContext, make_repo: Any
 ) -> None:
