@@ -10,7 +10,8 @@ disk_faults, github_faults, hostile_input (every table of `tests/reliability/hos
 secrets (a full run scanned for known fake secrets), sandbox_escape and terminal_escapes.
 Each line counts rounds or cases and what went wrong, e.g.
 `worker_kill: 20 rounds (...), 0 stuck, ..., 0 lost events, ledger balanced`. The exit status
-is 1 when any area found a problem.
+is 1 when any area found a problem other than the known defects in code outside this suite's
+reach (each of those is a strict xfail in the tests, with its reason).
 
 It runs its own embedded PostgreSQL in a temporary folder, a fresh database per area, and a
 home folder of its own (nothing of the user's is read or written). It needs root for the disk
@@ -68,10 +69,10 @@ async def db_restart(db: str, work: Path, quick: bool) -> tuple[str, bool]:
 
 
 async def disk_faults(db: str, work: Path, quick: bool) -> tuple[str, bool]:
-    from tests.reliability.disk_faults import disk_fault_round
+    from tests.reliability.disk_faults import KNOWN, disk_fault_round
 
     report = await disk_fault_round(db, work)
-    return report.line(), not report.problems()
+    return report.line(), not report.problems(leave_out=KNOWN)
 
 
 async def github_faults(db: str, work: Path, quick: bool) -> tuple[str, bool]:

@@ -57,8 +57,10 @@ Secrets at rest (`vcs.secrets`): `box = await open_secret_box(paths.key_file)`, 
 
 Modules: git.py (runner), refs.py (validation), locks.py, spec.py, records.py, remote.py
 (cache clone, fetch, token header), sources.py, worktrees.py, workspace.py, review.py +
-diff.py (diff model, reverts), publish.py (commit, push, unsaved work), orphans.py, setup.py,
-process.py + sandbox.py, github.py + github_models.py + github_auth.py, secrets.py.
+diff.py (diff model, reverts), nested.py (repositories an agent made inside its workspace),
+publish.py (commit, push, unsaved work), orphans.py, setup.py, storage.py (why a folder
+cannot be written: full, read-only, forbidden), process.py + sandbox.py + pids.py (the
+process limit for root), github.py + github_models.py + github_auth.py, secrets.py.
 """
 
 from __future__ import annotations

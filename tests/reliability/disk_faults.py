@@ -105,6 +105,8 @@ class DiskCase:
     mechanism: str
     outcome: str = ""
     problems: list[str] = field(default_factory=list)
+    recovery: list[str] = field(default_factory=list)
+    """What the fault harmed beyond its own task (the repository, the next task)."""
 
 
 @dataclass
@@ -116,17 +118,22 @@ class DiskReport:
     def line(self) -> str:
         if self.skipped:
             return f"disk_faults: skipped ({self.skipped})"
-        failed = sum(1 for c in self.cases if c.problems)
+        failed = sum(1 for c in self.cases if c.problems and c.name not in KNOWN)
+        known = sum(1 for c in self.cases if c.problems and c.name in KNOWN)
+        harmed = sum(1 for c in self.cases if c.recovery)
         mechanisms = sorted({c.mechanism for c in self.cases})
         return (
             f"disk_faults: {len(self.cases)} cases ({', '.join(mechanisms)}), {failed} failed, "
-            f"{len(self.database)} database problems, repository untouched and recovery "
-            f"{'ok' if not failed else 'NOT ok'}"
+            f"{known} known defects in others' code, {harmed} harmed the repository or the next "
+            f"task, {len(self.database)} database problems"
         )
 
     def problems(self, *, leave_out: tuple[str, ...] = ()) -> list[str]:
         found = [
-            f"{c.name}: {p}" for c in self.cases if c.name not in leave_out for p in c.problems
+            f"{c.name}: {p}"
+            for c in self.cases
+            if c.name not in leave_out
+            for p in [*c.problems, *c.recovery]
         ]
         return found + self.database
 
@@ -149,20 +156,20 @@ class _Round:
     async def check_recovery(self, case: DiskCase, root: Path, heads: str) -> None:
         """The user's repository is as it was, and a new task completes."""
         if git(root, "status", "--porcelain") != "":
-            case.problems.append(
+            case.recovery.append(
                 f"the repository has changes: {git(root, 'status', '--porcelain')}"
             )
         if git(root, "rev-parse", "refs/heads/main") != heads:
-            case.problems.append("the repository's main branch moved")
+            case.recovery.append("the repository's main branch moved")
         fsck = await asyncio.to_thread(
             subprocess.run,
             ["git", "fsck", "--no-dangling"], cwd=root, capture_output=True, text=True, check=False,
         )  # fmt: skip
         if fsck.returncode != 0:
-            case.problems.append(f"git fsck: {fsck.stderr.strip()[:300]}")
+            case.recovery.append(f"git fsck: {fsck.stderr.strip()[:300]}")
         healthy = await self.run_task(root, "scripted:echo", f"after {case.name}")
         if healthy.status.value != "completed":
-            case.problems.append(
+            case.recovery.append(
                 f"a task after the fault ended {healthy.status.value}: {healthy.error}"
             )
 
@@ -397,3 +404,6 @@ _CASES = [
     _case_token_store_read_only,
 ]
 COMMIT_CASE = case_name(_case_commit_into_a_read_only_repository)
+KNOWN = (COMMIT_CASE,)
+"""Cases that fail because of a defect in code this suite does not own (a strict xfail in
+test_disk_faults.py says which)."""
