@@ -224,6 +224,10 @@ async def sandbox_escape_round(settings: Settings, workdir: Path) -> EscapeRepor
         ws = await manager.prepare(spec, task_id=uuid.uuid4(), slug="escape")
         runner = await manager.command_runner(ws)
         report.sandbox = "bubblewrap" if runner.sandboxed else "the plain runner (no bubblewrap)"
+        if not runner.sandboxed:  # the attempts would really escape (and kill this process)
+            report.problems.append("no sandbox here: commands run unisolated; attempts not run")
+            await manager.remove(ws, force=True)
+            return report
         ctx = _Context(workdir, ws, manager)
         ctx.key = key_file.read_text().strip()
         try:
