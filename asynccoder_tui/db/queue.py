@@ -444,6 +444,11 @@ async def lock_submissions(conn: Executor, owner_id: UUID) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(727274002, hashtext($1::text))", str(owner_id))
 
 
+async def ping(db: Executor) -> None:
+    """A round trip to the server (raises when it cannot be reached)."""
+    await db.fetchval("SELECT 1")
+
+
 def is_transient(err: BaseException) -> bool:
     """True for failures that mean "the database is unreachable for now" (restart, dropped
     connection, failover), after which the same statement may well succeed."""

@@ -41,6 +41,7 @@ from asynccoder_tui.domain.enums import EventKind, ProviderKind, TaskStatus
 from asynccoder_tui.domain.errors import (
     AsyncCoderError,
     ConfigError,
+    GitError,
     WorkspaceError,
 )
 from asynccoder_tui.domain.models import AIModel, Task
@@ -183,13 +184,22 @@ class TaskRunner:
             await self._release(task, lease, writer)
             raise
         except Exception as err:
-            if queue.is_transient(err):
+            if queue.is_transient(err) and not await self._database_answers():
                 log.warning(
                     "database unreachable; leaving the task to be rescued: %s",
                     err,
                     extra={"task": str(task.id)},
                 )
                 end, why_none = None, "database unreachable"
+            elif isinstance(err, OSError):
+                # The database answers, so this is the machine (disk full, read-only, denied):
+                # say so in words; the user's model usage is real and stays billed.
+                log.warning("task run failed: %s", err, extra={"task": str(task.id)})
+                end = RunEnd(
+                    TaskStatus.FAILED,
+                    error=f"the run failed on this machine: {describe_os_error(err)}",
+                    exit_status="os_error",
+                )
             else:
                 log.exception("task run failed", extra={"task": str(task.id)})
                 end = RunEnd(
@@ -366,9 +376,20 @@ class TaskRunner:
         if writer.lost is not None:
             raise writer.lost
         result.outcome = outcome
-        result.diff = await self._collect_changes(
-            task, ws, outcome, writer, with_patch=review_mode(repo) != "off"
-        )
+        try:
+            result.diff = await self._collect_changes(
+                task, ws, outcome, writer, with_patch=review_mode(repo) != "off"
+            )
+        except (GitError, WorkspaceError, OSError) as err:
+            what = describe_os_error(err) if isinstance(err, OSError) else str(err)
+            raise _Stop(
+                RunEnd(
+                    TaskStatus.FAILED,
+                    error=f"the agent finished but its changes could not be committed: {what}",
+                    exit_status="commit_failed",
+                    summary=outcome.summary,
+                )
+            ) from err
         # After the commit, so nothing the tests write ends up in it.
         test = await self._run_tests(task, ws, repo, outcome, cmd_runner, writer)
         if test is not None:
@@ -448,6 +469,14 @@ class TaskRunner:
                     },
                 )
         return info
+
+    async def _database_answers(self) -> bool:
+        """Whether the database answers now (tells its outage from an OS error of the run)."""
+        try:
+            await asyncio.wait_for(queue.ping(self.db), timeout=3)
+        except Exception:
+            return False
+        return True
 
     # -- giving a task back ---------------------------------------------------------------------
 
@@ -544,6 +573,13 @@ class TaskRunner:
         finally:
             if sub is not None:
                 sub.close()
+
+
+def describe_os_error(err: OSError) -> str:
+    """An OS error in words: what failed and where, without a traceback."""
+    what = err.strerror or type(err).__name__
+    where = f" ({err.filename})" if err.filename else ""
+    return f"{what}{where}"
 
 
 def _commit_message(task: Task, outcome: Outcome) -> str:

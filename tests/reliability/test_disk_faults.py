@@ -22,12 +22,6 @@ async def test_disk_full_and_permission_denied(db_url: str, home: Path, tmp_path
     assert not problems, problems
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/runner.py _collect_changes lets a GitError from diff_stats/commit (here a "
-    "read-only object store) escape to run()'s generic handler: the task fails as "
-    "'internal error: GitError: ...', a bug report, instead of saying the commit failed and why",
-)
 async def test_a_commit_that_cannot_be_written_fails_the_task_in_words(
     db_url: str, home: Path, tmp_path: Path
 ) -> None:

@@ -20,13 +20,6 @@ from asynccoder_tui.vcs.workspace import WorkspaceManager
 from tests.reliability.harness import quick_settings, running_pool, top_up, wait_final
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/runner.py run() asks db.queue.is_transient, which counts every OSError as "
-    "'database unreachable': an OS error of the run itself (here ENOSPC while preparing the "
-    "command runner) abandons the task to lease expiry, and it ends as 'the worker stopped "
-    "responding' instead of failing in words",
-)
 async def test_an_os_error_in_a_run_fails_the_task_in_words(
     db_url: str, home: Any, make_repo: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
