@@ -9,7 +9,10 @@ command has ended. Both layouts are handled: cgroup v1 with the `pids` controlle
 Where neither can be used, `PidsCgroup.create` returns None and says why in the log once.
 
 The command enters its cgroup through a tiny `sh` prefix that writes its own pid into
-`cgroup.procs` and then `exec`s the real argv, so every process it starts is counted.
+`cgroup.procs` and then `exec`s the real argv, so every process it starts is counted. A worker
+killed mid-command leaves its cgroup behind; the first command of each process removes the
+empty ones older than a minute (a cgroup being set up right now is younger, and the kernel
+refuses to remove one that still holds a process).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ log = logging.getLogger(__name__)
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 _GROUP = "asynccoder"
 _warned: set[str] = set()
+_swept: set[Path] = set()
+SWEEP_AGE = 60.0
 
 
 def _writable_dir(path: Path) -> bool:
@@ -63,6 +68,9 @@ class PidsCgroup:
                 _warn_once("no pids cgroup controller to use")
                 return None
             base.mkdir(exist_ok=True)
+            if base not in _swept:
+                _swept.add(base)
+                _sweep(base)
             if (base / "cgroup.subtree_control").is_file():
                 with contextlib.suppress(OSError):
                     (base / "cgroup.subtree_control").write_text("+pids")
@@ -109,6 +117,17 @@ class PidsCgroup:
                     log.warning("cannot remove the command's cgroup %s: %s", self.path, err)
                     return
             time.sleep(0.02)
+
+
+def _sweep(base: Path) -> None:
+    """Remove the empty command cgroups older than `SWEEP_AGE` seconds (left by killed workers)."""
+    now = time.time()
+    for entry in base.iterdir():
+        try:
+            if entry.is_dir() and now - entry.stat().st_mtime > SWEEP_AGE:
+                entry.rmdir()
+        except OSError:
+            continue  # still in use, or already gone
 
 
 def _warn_once(why: str) -> None:
