@@ -405,5 +405,5 @@ _CASES = [
 ]
 COMMIT_CASE = case_name(_case_commit_into_a_read_only_repository)
 KNOWN: tuple[str, ...] = ()
-"""Cases that fail because of a defect in code this suite does not own (a strict xfail in
-test_disk_faults.py says which)."""
+"""Cases that fail because of a defect in code this suite does not own (each then a strict
+xfail in test_disk_faults.py saying which); none at present."""

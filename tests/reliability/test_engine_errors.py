@@ -1,10 +1,10 @@
 """How the engine ends a run that meets an error from the operating system.
 
-The disk rounds found that an `OSError` escaping into a run is taken for "the database is
-unreachable": the run is abandoned, the task waits for its lease to expire and ends as "the
-worker stopped responding" (or runs again), never saying why. The `vcs` layer now turns its
-own file-system errors into `WorkspaceError`s; this reproduces the engine's side with an
-`OSError` from the command runner's set-up (a full disk when the sandbox is prepared).
+The disk rounds found that an `OSError` escaping into a run was taken for "the database is
+unreachable": the run was abandoned, the task waited for its lease to expire and ended as "the
+worker stopped responding", never saying why (since fixed in the engine; the `vcs` layer also
+turns its own file-system errors into `WorkspaceError`s). This keeps it fixed, with an `OSError`
+from the command runner's set-up (a full disk when the sandbox is prepared).
 """
 
 from __future__ import annotations
