@@ -131,7 +131,7 @@ async def sandbox_escape(db: str, work: Path, quick: bool) -> tuple[str, bool]:
     from tests.reliability.sandbox_escape import sandbox_escape_round
 
     report = await sandbox_escape_round(quick_settings(db), work)
-    return report.line(), not report.problems
+    return "\n".join([report.line(), *(f"    {p}" for p in report.problems)]), not report.problems
 
 
 async def terminal_escapes(db: str, work: Path, quick: bool) -> tuple[str, bool]:

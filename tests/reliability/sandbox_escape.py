@@ -54,12 +54,15 @@ class EscapeReport:
     sandbox: str = ""
     attempts: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    fork_peak: int = 0
+    """The most processes seen under the worker during the fork attempts (<= the limit)."""
 
     def line(self) -> str:
         return (
             f"sandbox_escape: {len(self.attempts)} attempts in {self.sandbox}, "
             f"{len(self.attempts) - len({p.split(':')[0] for p in self.problems})} refused, "
-            f"{len(self.problems)} escapes"
+            f"{len(self.problems)} escapes (fork attempts peaked at {self.fork_peak} processes, "
+            f"limit {DEFAULT_MAX_PROCESSES})"
         )
 
 
@@ -145,7 +148,7 @@ def _no_connection(output: str, ctx: Any) -> str | None:
 def _bounded(output: str, ctx: Any) -> str | None:
     limit = DEFAULT_MAX_PROCESSES + 64
     if ctx.peak_processes > limit:
-        return f"{ctx.peak_processes} more processes on the host than before (limit {limit})"
+        return f"{ctx.peak_processes} processes under the worker at once (limit {limit})"
     return None
 
 
@@ -197,9 +200,19 @@ def attempts(ctx: _Context) -> list[Attempt]:
     ]  # fmt: skip
 
 
+def _descendants() -> int:
+    """Processes below this one: everything a sandboxed command started (other sessions'
+    processes on the machine are not counted)."""
+    try:
+        return len(psutil.Process().children(recursive=True))
+    except psutil.Error:
+        return 0
+
+
 async def _sample_processes(ctx: _Context, stop: asyncio.Event, baseline: int) -> None:
     while not stop.is_set():
-        ctx.peak_processes = max(ctx.peak_processes, len(psutil.pids()) - baseline)
+        count = await asyncio.to_thread(_descendants)
+        ctx.peak_processes = max(ctx.peak_processes, count - baseline)
         await asyncio.sleep(0.02)
 
 
@@ -233,7 +246,7 @@ async def sandbox_escape_round(settings: Settings, workdir: Path) -> EscapeRepor
         try:
             for attempt in attempts(ctx):
                 stop = asyncio.Event()
-                baseline = len(psutil.pids())
+                baseline = _descendants()
                 ctx.peak_processes = 0
                 sampler = asyncio.create_task(_sample_processes(ctx, stop, baseline))
                 try:
@@ -243,6 +256,8 @@ async def sandbox_escape_round(settings: Settings, workdir: Path) -> EscapeRepor
                     await sampler
                 output = result.output
                 report.attempts.append((attempt.name, output[-200:]))
+                if attempt.name.startswith("fork"):
+                    report.fork_peak = max(report.fork_peak, ctx.peak_processes)
                 problem = attempt.refused(output, ctx)
                 if problem:
                     report.problems.append(f"{attempt.name}: {problem}")
@@ -256,5 +271,5 @@ async def sandbox_escape_round(settings: Settings, workdir: Path) -> EscapeRepor
 async def _settle(baseline: int, wait: float = 10.0) -> None:
     """Wait for what an attempt started to be gone (the sandbox kills it; the kernel reaps)."""
     deadline = time.monotonic() + wait
-    while len(psutil.pids()) > baseline + 5 and time.monotonic() < deadline:  # noqa: ASYNC110
+    while _descendants() > baseline + 5 and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)

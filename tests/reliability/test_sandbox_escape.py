@@ -24,3 +24,4 @@ async def test_sandbox_escape_attempts_are_refused(db_url: str, home: Path, tmp_
         print(f"  {name}: {output[-120:]!r}")
     assert not report.problems, report.problems
     assert len(report.attempts) >= 15
+    assert report.fork_peak > 100, "the process sampling saw no fork attempt"
