@@ -75,6 +75,13 @@ class Estimate:
 
 def clean_prompt(prompt: str) -> str:
     """The prompt as stored, or an `InputError` saying what is wrong with it."""
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            "the prompt is not valid UTF-8 text (it holds a lone surrogate)",
+            hint="paste it again from a UTF-8 source",
+        ) from None
     if "\x00" in prompt:
         raise InputError("the prompt contains NUL bytes", hint="remove them and try again")
     text = prompt.strip()

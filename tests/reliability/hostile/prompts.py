@@ -31,12 +31,6 @@ from tests.reliability.harness import (
 from tests.reliability.hostile import OK, Case, Refused
 from tests.reliability.invariants import database_problems
 
-SURROGATE = (
-    "services/tasks.py clean_prompt accepts text holding a lone surrogate (what Python makes of "
-    "bytes that are not UTF-8), and the database then refuses it: UnicodeEncodeError from "
-    "asyncpg instead of a clear InputError"
-)
-
 PROMPTS = [
     Case("prompt: empty", "", "the prompt is empty"),
     Case("prompt: blank", "  \n\t \r\n ", "the prompt is empty"),
@@ -51,7 +45,7 @@ PROMPTS = [
     Case("prompt: bidi override", "\u202eFix the gnirts", OK),
     Case("prompt: emoji only", "🚀🔥", OK),
     Case("prompt: 100,000 lines", "line\n" * 100_000, OK),
-    Case("prompt: lone surrogate", "fix \udcff this", ("not valid", "UTF-8"), xfail=SURROGATE),
+    Case("prompt: lone surrogate", "fix \udcff this", ("not valid", "UTF-8")),
     Case("title: 10,000 characters of escapes", ("Fix it", "\x1b[31m" * 2000), OK),
     Case("follow-up: empty", ("follow", ""), "the prompt is empty"),
     Case("follow-up: NUL", ("follow", "more\x00"), "NUL"),
