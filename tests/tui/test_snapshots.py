@@ -124,6 +124,9 @@ async def _connected(pilot: Pilot[Any]) -> None:
     await until(pilot, lambda: main.tasks.table.pages_loaded >= 1, what="tasks")
     await until(pilot, lambda: main.header.connected is True, what="live updates")
     await until(pilot, lambda: main.header.worker_text.startswith("no workers"), what="workers")
+    # Everything painted behind a dialog is loaded too: the repositories and the balance.
+    await until(pilot, lambda: main.repos.table.row_count >= 1, what="the repositories")
+    await until(pilot, lambda: main.header.balance is not None, what="the balance")
 
 
 async def _seeded(pilot: Pilot[Any], db_url: str) -> None:
