@@ -440,13 +440,14 @@ async def cmd_model_list(args: argparse.Namespace, settings: Settings) -> int:
     from asynccoder_tui.services import models
 
     async with opened(settings) as ctx:
-        found = await models.list_models(ctx)
+        found = await models.list_models(ctx, active_only=not args.all)
     if args.json:
         _json([m.model_dump(mode="json") for m in found])
         return 0
     for m in found:
         print(f"{inert(m.name):<22} {m.provider.value:<18} in ${m.input_price}/M  out ${m.output_price}/M  "
-              f"cache read ${m.cache_read_price}/M  {m.context_window:,} ctx")  # fmt: skip
+              f"cache read ${m.cache_read_price}/M  {m.context_window:,} ctx"
+              f"{'' if m.active else '  disabled'}")  # fmt: skip
     return 0
 
 
@@ -577,7 +578,12 @@ def register_work_commands(sub: Any) -> None:
     m = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
     p = m.add_parser("list", help="list models with their prices per million tokens")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--all", action="store_true", help="disabled models too")
     p.set_defaults(handler=cmd_model_list)
+    from asynccoder_tui.cli.catalog import register_agent_commands, register_model_actions
+
+    register_model_actions(m)
+    register_agent_commands(sub)
 
     p = sub.add_parser("worker", help="run tasks from the queue until stopped (SIGINT/SIGTERM)")
     p.add_argument(

@@ -48,6 +48,49 @@ async def update_agent(
     return agent
 
 
+async def find_agent(db: Executor, name: str) -> Agent | None:
+    return one(Agent, await db.fetchrow(f"SELECT {_COLUMNS} FROM agents WHERE name = $1", name))
+
+
+async def first_of_kind(db: Executor, kind: AgentKind) -> Agent | None:
+    """The agent of `kind` a task would run as (active first), or None."""
+    return one(
+        Agent,
+        await db.fetchrow(
+            f"SELECT {_COLUMNS} FROM agents WHERE kind = $1 ORDER BY NOT active, name LIMIT 1",
+            kind.value,
+        ),
+    )
+
+
+async def save_agent(
+    db: Executor,
+    name: str,
+    *,
+    system_prompt: str,
+    default_model: str | None,
+    allowed_tools: list[str] | None,
+    active: bool,
+) -> Agent:
+    """Set every editable field of one agent (None clears the model; None tools: the mode's)."""
+    agent = one(
+        Agent,
+        await db.fetchrow(
+            f"""UPDATE agents SET system_prompt = $2, default_model = $3, allowed_tools = $4,
+                    active = $5
+                WHERE name = $1 RETURNING {_COLUMNS}""",
+            name,
+            system_prompt,
+            default_model,
+            allowed_tools,
+            active,
+        ),
+    )
+    if agent is None:
+        raise NotFoundError(f"agent {name!r} not found")
+    return agent
+
+
 async def adjust_load(db: Executor, kind: AgentKind, delta: int) -> None:
     """Change the current load of the agents of `kind` (never below zero)."""
     await db.execute(

@@ -79,3 +79,70 @@ async def upsert_model(
     if model is None:  # pragma: no cover - RETURNING always yields a row
         raise NotFoundError(f"model {name} not saved")
     return model
+
+
+# Columns `update_model` may change; the service validates the values first.
+EDITABLE_COLUMNS = frozenset({
+    "display_name", "input_price", "output_price", "cache_read_price", "cache_write_price",
+    "context_window", "max_output", "base_url", "active",
+})  # fmt: skip
+
+
+async def update_model(db: Executor, name: str, changes: dict[str, object]) -> AIModel:
+    """Set the given columns of one model; unknown columns are a programming error."""
+    unknown = set(changes) - EDITABLE_COLUMNS
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    columns = sorted(changes)
+    assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=2))
+    row = await db.fetchrow(
+        f"UPDATE ai_models SET {assignments} WHERE name = $1 RETURNING {_COLUMNS}"
+        if columns
+        else f"SELECT {_COLUMNS} FROM ai_models WHERE name = $1",
+        name,
+        *(changes[c] for c in columns),
+    )
+    model = one(AIModel, row)
+    if model is None:
+        raise NotFoundError(
+            f"unknown model {name!r}", hint="`asynccoder model list --all` shows every model"
+        )
+    return model
+
+
+async def insert_model(
+    db: Executor,
+    *,
+    name: str,
+    provider: str,
+    display_name: str,
+    input_price: Decimal,
+    output_price: Decimal,
+    cache_read_price: Decimal,
+    cache_write_price: Decimal,
+    context_window: int,
+    max_output: int,
+    base_url: str | None,
+    capabilities: list[str],
+) -> AIModel | None:
+    """A new model; None when one of that name exists already (names are unique)."""
+    row = await db.fetchrow(
+        f"""INSERT INTO ai_models (name, provider, display_name, input_price, output_price,
+                cache_read_price, cache_write_price, context_window, max_output, base_url,
+                capabilities)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            ON CONFLICT (name) DO NOTHING
+            RETURNING {_COLUMNS}""",
+        name,
+        provider,
+        display_name,
+        input_price,
+        output_price,
+        cache_read_price,
+        cache_write_price,
+        context_window,
+        max_output,
+        base_url,
+        capabilities,
+    )
+    return one(AIModel, row)
