@@ -1,5 +1,6 @@
 """Plans and the children of a plan: the proposed subtasks, the children queued from them
-(blocked at `run_after = 'infinity'` until their dependencies are merged), and their progress."""
+(blocked at `run_after = 'infinity'` until their dependencies are merged or skipped), and their
+progress (a skipped child counts as done)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ class Child:
     status: str
     work_branch: str | None
     merged: bool
+    """Merged into the parent, or skipped (then `skipped` too)."""
     depends_on: list[UUID]
+    skipped: bool = False
 
 
 async def save_plan(db: Executor, task_id: UUID, subtasks: list[dict[str, Any]]) -> None:
@@ -91,7 +94,7 @@ async def children(db: Executor, parent_id: UUID) -> list[Child]:
     """The plan's children in plan order, with their dependencies."""
     rows = await db.fetch(
         """SELECT t.id, t.plan_position AS position, t.title, t.status, t.work_branch,
-                  t.merged_at IS NOT NULL AS merged,
+                  t.merged_at IS NOT NULL AS merged, t.discarded_at IS NOT NULL AS skipped,
                   coalesce(array_agg(d.depends_on_id) FILTER (WHERE d.depends_on_id IS NOT NULL),
                            '{}') AS depends_on
            FROM tasks t LEFT JOIN task_dependencies d ON d.task_id = t.id
@@ -104,6 +107,16 @@ async def children(db: Executor, parent_id: UUID) -> list[Child]:
 
 async def mark_merged(db: Executor, task_id: UUID) -> None:
     await db.execute("UPDATE tasks SET merged_at = now() WHERE id = $1", task_id)
+
+
+async def mark_skipped(db: Executor, task_id: UUID) -> None:
+    """Leave a child out of its plan: counted as done (its dependents may run) and marked
+    discarded, without its changes."""
+    await db.execute(
+        """UPDATE tasks SET merged_at = coalesce(merged_at, now()),
+               discarded_at = coalesce(discarded_at, now()) WHERE id = $1""",
+        task_id,
+    )
 
 
 async def release_ready(db: Executor, parent_id: UUID) -> list[UUID]:

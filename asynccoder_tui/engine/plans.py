@@ -9,7 +9,9 @@ branch; a child with dependencies waits at `run_after = 'infinity'` (the claim n
 until each dependency has been merged. When a child completes, its branch is merged into the
 parent's workspace (one merge at a time per parent, under an advisory lock), then the children
 it unblocked are released. A merge conflict undoes that merge, stops the plan and names the
-files on the parent; a failed child stops it too.
+files on the parent; a failed child stops it too. `resume_plan` goes on from there: merging
+the stopping child again (leaving a conflict in the parent's workspace for a person to resolve,
+then committing it), or skipping it, then merging in plan order what completed meanwhile.
 """
 
 from __future__ import annotations
@@ -18,14 +20,18 @@ import json
 import logging
 import re
 from typing import Any
+from uuid import UUID
 
 from asynccoder_tui.db import events, plans, repositories
 from asynccoder_tui.db import tasks as tasks_db
 from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.db.tx import transaction
 from asynccoder_tui.domain.enums import AgentKind, EventKind, TaskStatus
-from asynccoder_tui.domain.errors import InputError
+from asynccoder_tui.domain.errors import ConflictError, InputError
 from asynccoder_tui.domain.models import Task
+from asynccoder_tui.vcs import merge
+from asynccoder_tui.vcs.review import workspace_git
+from asynccoder_tui.vcs.spec import Workspace
 from asynccoder_tui.vcs.workspace import WorkspaceManager
 
 log = logging.getLogger(__name__)
@@ -125,6 +131,89 @@ async def _problem(conn: Executor, parent_id: Any, status: str, detail: dict[str
     await events.append_events(conn, parent_id, [(EventKind.ERROR, detail)])
 
 
+async def _child_failed(conn: Executor, parent_id: UUID, child: Task) -> None:
+    message = f"subtask {child.title!r} {child.status.value}: {child.error or 'no detail'}"
+    await _problem(conn, parent_id, "failed", {"message": message, "child": str(child.id)})
+
+
+async def _parent_workspace(
+    conn: Executor, workspaces: WorkspaceManager, parent: Task, token: str | None
+) -> Workspace:
+    repo = await repositories.get_repository(conn, parent.repository_id)
+    return await workspaces.prepare(
+        repo, task_id=parent.id, slug=parent.title, base_branch=parent.base_branch, token=token
+    )
+
+
+async def _conflict(
+    conn: Executor, parent: Task, child: Task, ws: Workspace, files: list[str], *, kept: bool
+) -> None:
+    names = ", ".join(files) or "(git named none)"
+    where = (
+        f"The conflict is left in the parent's workspace {ws.path}: resolve the files there, "
+        "then resume the plan (or skip this subtask)."
+        if kept
+        else "The plan is stopped; resume it to merge again (leaving the conflict in the "
+        "parent's workspace to resolve), or skip this subtask."
+    )
+    await _problem(conn, parent.id, "conflict", {
+        "message": f"merge conflict merging subtask {child.title!r} into {ws.branch}: "
+                   f"{names}. {where}",
+        "child": str(child.id), "files": files, "workspace": str(ws.path), "kept": kept,
+    })  # fmt: skip
+
+
+async def _merge_child(
+    conn: Executor, workspaces: WorkspaceManager, parent: Task, child: Task, token: str | None,
+    *, keep_conflict: bool = False,
+) -> bool:  # fmt: skip
+    """Merge a completed child's branch into the parent's workspace and mark it merged; on a
+    conflict, stop the plan (saying so) and return False."""
+    if child.commit_sha and child.work_branch:
+        ws = await _parent_workspace(conn, workspaces, parent, token)
+        git = workspace_git(ws, workspaces.git_timeout)
+        author = {"author_name": workspaces.author_name, "author_email": workspaces.author_email}
+        if await merge.merge_in_progress(git):
+            merged = await merge.conclude_merge(git, ws.path, **author)
+            if not merged.merged:
+                await _conflict(conn, parent, child, ws, merged.conflicts, kept=True)
+                return False
+        elif await merge.contains(git, child.commit_sha):  # merged by hand
+            merged = merge.MergeResult(True, sha=(await git.text("rev-parse", "HEAD")).strip())
+        else:
+            message = f"Merge subtask: {child.title}\n\nTask: {child.id}"
+            merged = await merge.merge_branch(
+                git, child.work_branch, message, keep_conflict=keep_conflict, **author
+            )
+            if not merged.merged:
+                await _conflict(conn, parent, child, ws, merged.conflicts, kept=keep_conflict)
+                return False
+        stats = await workspaces.diff_stats(ws)
+        await plans.set_parent_diff(
+            conn, parent.id, commit_sha=merged.sha, files=stats.files_changed,
+            added=stats.added, removed=stats.removed,
+        )  # fmt: skip
+    await plans.mark_merged(conn, child.id)
+    return True
+
+
+async def _advance(conn: Executor, parent_id: UUID, detail: str) -> None:
+    """Release the children the merges unblocked and record the plan's progress."""
+    released = await plans.release_ready(conn, parent_id)
+    done, total = await plans.progress(conn, parent_id)
+    detail += f" ({done}/{total} done)"
+    if released:
+        detail += f"; {len(released)} waiting subtask(s) released"
+    if done == total:
+        await plans.update_plan(conn, parent_id, status="merged")
+        detail += "; every subtask is merged"
+    await events.append_events(
+        conn, parent_id,
+        [(EventKind.STATUS, {"status": "subtask_merged", "detail": detail,
+                             "done": done, "total": total})],
+    )  # fmt: skip
+
+
 async def after_child(
     db: Executor, workspaces: WorkspaceManager, child: Task, status: TaskStatus,
     token: str | None = None,
@@ -140,45 +229,100 @@ async def after_child(
             return
         current = await tasks_db.get_task(conn, child.id)
         if status is not TaskStatus.COMPLETED:
-            message = f"subtask {current.title!r} {status.value}: {current.error or 'no detail'}"
-            await _problem(conn, child.parent_id, "failed", {"message": message,
-                                                             "child": str(child.id)})  # fmt: skip
+            await _child_failed(conn, child.parent_id, current)
             return
         parent = await tasks_db.get_task(conn, child.parent_id)
-        if current.commit_sha and current.work_branch:
-            repo = await repositories.get_repository(conn, parent.repository_id)
-            ws = await workspaces.prepare(
-                repo, task_id=parent.id, slug=parent.title, base_branch=parent.base_branch,
-                token=token,
-            )  # fmt: skip
-            merged = await workspaces.merge(
-                ws, current.work_branch, f"Merge subtask: {current.title}\n\nTask: {current.id}"
+        if await _merge_child(conn, workspaces, parent, current, token):
+            await _advance(conn, parent.id, f"merged subtask {current.title!r}")
+
+
+async def resume_plan(
+    db: Executor, workspaces: WorkspaceManager, parent_id: UUID, action: str,
+    token: str | None = None,
+) -> None:  # fmt: skip
+    """Go on with a plan a conflict or a failed child stopped.
+
+    `continue`: the stopping child is merged (a merge left in progress is committed once its
+    files are resolved; a merge done by hand is recognised; otherwise the merge is tried again
+    and a conflict is left in the parent's workspace to resolve), or, when it was re-run and is
+    still queued or running, merged when it completes. `skip`: the stopping child is left out
+    (its dependents are released without it). Then the children that completed while the plan
+    was stopped are merged in plan order, stopping again at the next conflict.
+    """
+    if action not in ("continue", "skip"):
+        raise InputError(f"resume a plan with continue or skip, not {action!r}")
+    async with transaction(db) as conn:
+        await plans.lock_plan(conn, parent_id)
+        plan = await plans.get_plan(conn, parent_id, lock=True)
+        if plan is None or plan.status not in ("conflict", "failed"):
+            raise ConflictError(
+                "this plan is not stopped: there is nothing to resume",
+                hint="a plan stops on a merge conflict or a failed subtask",
             )
-            if not merged.merged:
-                files = ", ".join(merged.conflicts) or "(git named none)"
-                await _problem(conn, parent.id, "conflict", {
-                    "message": f"merge conflict merging subtask {current.title!r} into "
-                               f"{ws.branch}: {files}. The plan is stopped; resolve it in the "
-                               f"parent's workspace or change the plan.",
-                    "child": str(current.id), "files": merged.conflicts,
-                })  # fmt: skip
+        parent = await tasks_db.get_task(conn, parent_id)
+        stopped = (plan.problem or {}).get("child")
+        child = await tasks_db.get_task(conn, UUID(str(stopped))) if stopped else None
+        if child is not None and action == "skip":
+            await _skip(conn, workspaces, parent, child, plan.problem or {}, token)
+            await plans.update_plan(conn, parent_id, status="approved")
+            await _advance(conn, parent_id, f"skipped subtask {child.title!r}")
+        elif child is not None and child.status in (TaskStatus.QUEUED, TaskStatus.RUNNING):
+            await plans.update_plan(conn, parent_id, status="approved")
+            await events.append_events(conn, parent_id, [(EventKind.STATUS, {
+                "status": "plan_resumed",
+                "detail": f"resumed; subtask {child.title!r} is merged when it completes"})])  # fmt: skip
+            return
+        elif child is not None and not await _is_merged(conn, parent_id, child.id):
+            if child.status is not TaskStatus.COMPLETED:
+                raise ConflictError(
+                    f"subtask {child.title!r} is {child.status.value}",
+                    hint="retry it and resume once it completes, or skip it",
+                )
+            if not await _merge_child(conn, workspaces, parent, child, token, keep_conflict=True):
                 return
-            stats = await workspaces.diff_stats(ws)
-            await plans.set_parent_diff(
-                conn, parent.id, commit_sha=merged.sha, files=stats.files_changed,
-                added=stats.added, removed=stats.removed,
-            )  # fmt: skip
-        await plans.mark_merged(conn, current.id)
-        released = await plans.release_ready(conn, parent.id)
-        done, total = await plans.progress(conn, parent.id)
-        detail = f"merged subtask {current.title!r} ({done}/{total} done)"
-        if released:
-            detail += f"; {len(released)} waiting subtask(s) released"
-        if done == total:
-            await plans.update_plan(conn, parent.id, status="merged")
-            detail += "; every subtask is merged"
-        await events.append_events(
-            conn, parent.id,
-            [(EventKind.STATUS, {"status": "subtask_merged", "detail": detail,
-                                 "done": done, "total": total})],
-        )  # fmt: skip
+            await plans.update_plan(conn, parent_id, status="approved")
+            await _advance(conn, parent_id, f"merged subtask {child.title!r}")
+        else:
+            await plans.update_plan(conn, parent_id, status="approved")
+        await _merge_waiting(conn, workspaces, parent, token)
+
+
+async def _is_merged(conn: Executor, parent_id: UUID, child_id: UUID) -> bool:
+    return any(c.id == child_id and c.merged for c in await plans.children(conn, parent_id))
+
+
+async def _skip(
+    conn: Executor, workspaces: WorkspaceManager, parent: Task, child: Task,
+    problem: dict[str, Any], token: str | None,
+) -> None:  # fmt: skip
+    if child.status in (TaskStatus.QUEUED, TaskStatus.RUNNING):
+        raise ConflictError(
+            f"subtask {child.title!r} is {child.status.value}", hint="cancel it first, then skip"
+        )
+    if problem.get("kept"):  # a merge left in progress for this child: undo it
+        ws = await _parent_workspace(conn, workspaces, parent, token)
+        git = workspace_git(ws, workspaces.git_timeout)
+        if await merge.merge_in_progress(git):
+            await merge.abort_merge(git)
+    await plans.mark_skipped(conn, child.id)
+    await events.append_events(
+        conn, child.id,
+        [(EventKind.STATUS, {"status": "skipped",
+                             "detail": "left out of the plan; its changes are not merged"})],
+    )  # fmt: skip
+
+
+async def _merge_waiting(
+    conn: Executor, workspaces: WorkspaceManager, parent: Task, token: str | None
+) -> None:
+    """Merge, in plan order, the children that ended while the plan was stopped."""
+    for entry in await plans.children(conn, parent.id):
+        if entry.merged or entry.status in ("queued", "running"):
+            continue
+        child = await tasks_db.get_task(conn, entry.id)
+        if child.status is not TaskStatus.COMPLETED:
+            await _child_failed(conn, parent.id, child)
+            return
+        if not await _merge_child(conn, workspaces, parent, child, token):
+            return
+        await _advance(conn, parent.id, f"merged subtask {child.title!r}")

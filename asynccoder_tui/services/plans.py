@@ -1,6 +1,7 @@
 """Plans of a user's tasks: show the planner's proposal with the progress of its children,
-edit it, and approve it (queueing one child per subtask, each on a branch from the parent's,
-the ones with dependencies waiting until those are merged)."""
+edit it, approve it (queueing one child per subtask, each on a branch from the parent's,
+the ones with dependencies waiting until those are merged), and resume it after a merge
+conflict or a failed child stopped it (continue, or skip that child)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,20 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from asynccoder_tui.db import ai_models, events, plans
+from asynccoder_tui.db import ai_models, events, plans, repositories
 from asynccoder_tui.db import tasks as tasks_db
 from asynccoder_tui.db.plans import Child
 from asynccoder_tui.db.tx import transaction
 from asynccoder_tui.domain.enums import EventKind, ProviderKind, TaskMode, TaskStatus
-from asynccoder_tui.domain.errors import ConflictError, NotFoundError
+from asynccoder_tui.domain.errors import ConflictError, InputError, NotFoundError
 from asynccoder_tui.domain.models import Task
+from asynccoder_tui.engine import plans as plan_engine
 from asynccoder_tui.engine.credits import hold_for_run
 from asynccoder_tui.engine.plans import normalize_subtasks
 from asynccoder_tui.services import tasks as task_service
 from asynccoder_tui.services.context import AppContext
+from asynccoder_tui.services.github import resolve_token
+from asynccoder_tui.services.review import workspace_manager
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,8 @@ class PlanView:
             "progress": {"done": self.done, "total": self.total},
             "children": [
                 {"id": str(c.id), "step": c.position + 1, "title": c.title, "status": c.status,
-                 "merged": c.merged, "branch": c.work_branch,
+                 "merged": c.merged and not c.skipped, "skipped": c.skipped,
+                 "branch": c.work_branch,
                  "depends_on": [str(d) for d in c.depends_on]}
                 for c in self.children
             ],
@@ -141,3 +146,22 @@ async def approve_plan(ctx: AppContext, ref: str | UUID) -> list[Task]:
                                  "detail": f"{len(ids)} subtasks queued (0/{len(ids)} done)"})],
         )  # fmt: skip
     return [await tasks_db.get_task(pool, i) for i in ids]
+
+
+RESUME_ACTIONS = ("continue", "skip")
+
+
+async def resume_plan(ctx: AppContext, ref: str | UUID, action: str = "continue") -> PlanView:
+    """Go on with a stopped plan: `continue` merges the child that stopped it (committing a
+    conflict resolved in the parent's workspace, or merging again and leaving a new conflict
+    there to resolve), `skip` leaves that child out; then the children that completed
+    meanwhile are merged in plan order. The returned view says whether it stopped again."""
+    if action not in RESUME_ACTIONS:
+        raise InputError(f"resume a plan with continue or skip, not {action!r}")
+    task = await task_service.get_task(ctx, ref)
+    if await plans.get_plan(ctx.db.pool, task.id) is None:
+        raise NotFoundError(f"task {str(task.id)[:8]} has no plan")
+    repo = await repositories.get_repository(ctx.db.pool, task.repository_id)
+    token = await resolve_token(ctx) if repo.full_name else None
+    await plan_engine.resume_plan(ctx.db.pool, workspace_manager(ctx), task.id, action, token)
+    return await show_plan(ctx, task.id)
