@@ -351,6 +351,45 @@ async def cmd_task_pr(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def cmd_task_take_hunk(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.domain.errors import InputError
+    from asynccoder_tui.services import attempts
+
+    async with opened(settings) as ctx:
+        if args.list:
+            hunks = await attempts.attempt_hunks(ctx, args.source)
+            if args.json:
+                _json([{"number": h.number, "path": h.path, "header": h.header, "id": h.id,
+                        "added": h.added, "removed": h.removed} for h in hunks])  # fmt: skip
+            for h in [] if args.json else hunks:
+                print(f"{h.number:>3}  {inert(h.path)}  {inert(h.header)}  +{h.added} -{h.removed}")
+            return 0
+        if args.into is None:
+            raise InputError("say which attempt takes the change: --into TASK")
+        if args.file:
+            await attempts.take_file(ctx, args.source, args.file, into=args.into)
+            print(f"took the change of {inert(args.file)} into {args.into}")
+        elif args.hunk is None:
+            raise InputError("give the hunk's number (see --list), or --file PATH")
+        else:
+            hunk = await attempts.take_hunk(ctx, args.source, args.hunk, into=args.into)
+            print(f"took hunk {hunk.number} ({inert(hunk.path)}) into {args.into}")
+    return 0
+
+
+async def cmd_task_plan_resume(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.cli.plans import print_plan
+    from asynccoder_tui.services import plans
+
+    async with opened(settings) as ctx:
+        view = await plans.resume_plan(ctx, args.id, "skip" if args.skip else "continue")
+    if args.json:
+        _json(view.as_dict())
+    else:
+        print_plan(view)
+    return 1 if view.status in ("conflict", "failed") else 0
+
+
 # repo, usage, model, worker ---------------------------------------------------------------------
 
 
@@ -545,6 +584,22 @@ def register_work_commands(sub: Any) -> None:
     p.add_argument("--draft", action="store_true", help="open it as a draft")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_task_pr)
+
+    p = t.add_parser("take-hunk", help="apply a hunk of one attempt's diff to a sibling attempt")
+    p.add_argument("source", metavar="FROM_TASK", help="the attempt to take from")
+    p.add_argument("hunk", metavar="HUNK_INDEX", nargs="?", type=positive(100_000),
+                   help="the hunk's number, from 1 across the diff (see --list)")  # fmt: skip
+    p.add_argument("--into", metavar="TASK", help="the attempt whose workspace takes it")
+    p.add_argument("--file", metavar="PATH", help="take this file's whole change instead")
+    p.add_argument("--list", action="store_true", help="list FROM_TASK's numbered hunks")
+    p.add_argument("--json", action="store_true", help="with --list, print JSON")
+    p.set_defaults(handler=cmd_task_take_hunk)
+
+    p = t.add_parser("plan-resume", help="go on with a plan a merge conflict or failure stopped")
+    _id(p)
+    p.add_argument("--skip", action="store_true", help="leave out the subtask that stopped it")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_task_plan_resume)
 
     repo = sub.add_parser("repo", help="add, list, sync and archive repositories")
     r = repo.add_subparsers(dest="repo_command", metavar="ACTION", required=True)

@@ -4,6 +4,8 @@ and the plan finishes without it."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from asynccoder_tui.domain.enums import TaskMode
 from asynccoder_tui.domain.errors import ConflictError, InputError
 from asynccoder_tui.services import plans, repos, tasks
+from tests.cli.test_cli import run
 from tests.engine.conftest import git, quick, running_pool, wait_for, wait_status
 
 FINAL = {"completed", "failed", "cancelled"}
@@ -76,7 +79,13 @@ async def test_skip_the_conflicting_subtask(ctx, settings, make_repo) -> None:
     first = git(root, "show", f"{parent.work_branch}:same.txt")
     stopped_child = view.problem["child"] if view.problem else None
 
-    done = await plans.resume_plan(ctx, parent.id, "skip")
+    resumed = await asyncio.to_thread(
+        run, "task", "plan-resume", str(parent.id), "--skip", "--json",
+        env={"DATABASE_URL": ctx.db.url},
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["status"] == "merged"
+    done = await plans.show_plan(ctx, parent.id)
     assert done.status == "merged" and (done.done, done.total) == (2, 2)
     skipped = [str(c.id) for c in done.children if c.skipped]
     assert skipped == [stopped_child]
