@@ -1,4 +1,8 @@
-"""Tasks: insert, read, and list with keyset pagination. The queue's SQL is in `db/queue.py`."""
+"""Tasks: insert, read, and list with keyset pagination in each sort of `TaskSort`.
+
+The queue's SQL is in `db/queue.py`. Reads for the screens (`get_task`, `find_task`,
+`list_tasks`) also carry a plan parent's progress (children completed / in the plan).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from asynccoder_tui.db.rows import many, one
 from asynccoder_tui.domain.enums import Priority, ProviderKind, TaskMode
 from asynccoder_tui.domain.errors import NotFoundError
 from asynccoder_tui.domain.models import Task
-from asynccoder_tui.domain.queries import TaskFilter, TaskPageCursor
+from asynccoder_tui.domain.queries import TaskFilter, TaskPageCursor, TaskSort
 
 COLUMNS = """t.id, t.owner_id, t.repository_id, t.parent_id, t.model, t.provider, t.agent_kind, t.title, t.prompt,
     t.mode, t.priority, t.status, t.base_branch, t.work_branch, t.attempt, t.max_attempts,
@@ -23,6 +27,13 @@ COLUMNS = """t.id, t.owner_id, t.repository_id, t.parent_id, t.model, t.provider
       ORDER BY p.created_at DESC LIMIT 1) AS pr_url,
     (SELECT p.state FROM pull_requests p WHERE p.task_id = t.id
       ORDER BY p.created_at DESC LIMIT 1) AS pr_state"""
+
+# A plan's progress: its children (those placed in the plan) and how many have completed. One
+# probe of `tasks_children` a row, made after the page's rows are chosen.
+PROGRESS_COLUMNS = "coalesce(k.done, 0) AS children_done, coalesce(k.total, 0) AS children_total"
+PROGRESS_JOIN = """LEFT JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE c.status = 'completed')::int AS done, count(*)::int AS total
+        FROM tasks c WHERE c.parent_id = t.id AND c.plan_position IS NOT NULL) k ON true"""
 
 
 @dataclass(frozen=True)
@@ -71,7 +82,13 @@ async def insert_task(db: Executor, new: NewTask) -> Task:
 
 
 async def get_task(db: Executor, task_id: UUID) -> Task:
-    task = one(Task, await db.fetchrow(f"SELECT {COLUMNS} FROM tasks t WHERE t.id = $1", task_id))
+    task = one(
+        Task,
+        await db.fetchrow(
+            f"SELECT {COLUMNS}, {PROGRESS_COLUMNS} FROM tasks t {PROGRESS_JOIN} WHERE t.id = $1",
+            task_id,
+        ),
+    )
     if task is None:
         raise NotFoundError(f"task {task_id} not found")
     return task
@@ -83,7 +100,7 @@ async def find_task(db: Executor, owner_id: UUID, ref: str) -> Task:
     if len(ref) < 4 or any(c not in "0123456789abcdef-" for c in ref):
         raise NotFoundError(f"task {ref!r} not found", hint="give the id or its first 8 characters")
     rows = await db.fetch(
-        f"""SELECT {COLUMNS} FROM tasks t
+        f"""SELECT {COLUMNS}, {PROGRESS_COLUMNS} FROM tasks t {PROGRESS_JOIN}
             WHERE t.owner_id = $1 AND t.id::text LIKE $2 || '%' LIMIT 2""",
         owner_id,
         ref,
@@ -95,6 +112,72 @@ async def find_task(db: Executor, owner_id: UUID, ref: str) -> Task:
     return Task.model_validate(dict(rows[0]))
 
 
+# Each sort: its ORDER BY, and the row value its keyset compares with the cursor's (the same
+# columns, so that the comparison is a range of the sort's index: see migration 0006).
+_ORDER: dict[TaskSort, tuple[str, str]] = {
+    TaskSort.NEWEST: ("t.created_at DESC, t.id DESC", "(t.created_at, t.id)"),
+    TaskSort.OLDEST: ("t.created_at, t.id", "(t.created_at, t.id)"),
+    TaskSort.STATUS: (
+        "task_status_rank(t.status) DESC, t.created_at DESC, t.id DESC",
+        "(task_status_rank(t.status), t.created_at, t.id)",
+    ),
+    TaskSort.COST: ("t.cost DESC, t.id DESC", "(t.cost, t.id)"),
+    TaskSort.UPDATED: ("t.updated_at DESC, t.id DESC", "(t.updated_at, t.id)"),
+}
+
+
+def _cursor_values(after: TaskPageCursor) -> list[tuple[Any, str]]:
+    """The cursor's key values with their SQL types, in `_ORDER`'s column order."""
+    if after.sort is TaskSort.STATUS:
+        return [(after.rank, "smallint"), (after.created_at, "timestamptz"), (after.id, "uuid")]
+    if after.sort is TaskSort.COST:
+        return [(after.cost, "numeric"), (after.id, "uuid")]
+    if after.sort is TaskSort.UPDATED:
+        return [(after.updated_at or after.created_at, "timestamptz"), (after.id, "uuid")]
+    return [(after.created_at, "timestamptz"), (after.id, "uuid")]
+
+
+def _list_query(
+    owner_id: UUID, f: TaskFilter, after: TaskPageCursor | None, limit: int
+) -> tuple[str, list[Any]]:
+    """The list's SQL, holding only the conditions in use: a condition that a parameter
+    switches off (`$2 IS NULL OR ...`) would keep a generic plan from using the sort's index."""
+    args: list[Any] = [owner_id]
+
+    def arg(value: Any, cast: str) -> str:
+        args.append(value)
+        return f"${len(args)}::{cast}"
+
+    where = ["t.owner_id = $1"]
+    if f.repository_id is not None:
+        where.append(f"t.repository_id = {arg(f.repository_id, 'uuid')}")
+    if f.statuses:
+        where.append(f"t.status = ANY({arg([s.value for s in f.statuses], 'text[]')})")
+    if f.mode is not None:
+        where.append(f"t.mode = {arg(f.mode.value, 'text')}")
+    if f.text:
+        text = arg(f.text, "text")
+        where.append(
+            f"(t.search @@ plainto_tsquery('simple', {text}) OR t.title ILIKE '%' || {text} || '%')"
+        )
+    if f.parent_id is not None:
+        where.append(f"t.parent_id = {arg(f.parent_id, 'uuid')}")
+    if f.ids:
+        where.append(f"t.id = ANY({arg(list(f.ids), 'uuid[]')})")
+    order, key = _ORDER[f.sort]
+    if after is not None:
+        if after.sort is not f.sort:
+            raise ValueError(f"a {after.sort} cursor cannot page a {f.sort} list")
+        values = ", ".join(arg(v, cast) for v, cast in _cursor_values(after))
+        where.append(f"{key} {'<' if f.sort.descending else '>'} ({values})")
+    sql = f"""SELECT {COLUMNS}, {PROGRESS_COLUMNS}
+              FROM (SELECT t.* FROM tasks t WHERE {" AND ".join(where)}
+                    ORDER BY {order} LIMIT {arg(max(1, min(limit, 1000)), "int")}) t
+              {PROGRESS_JOIN}
+              ORDER BY {order}"""
+    return sql, args
+
+
 async def list_tasks(
     db: Executor,
     owner_id: UUID,
@@ -103,31 +186,10 @@ async def list_tasks(
     after: TaskPageCursor | None = None,
     limit: int = 100,
 ) -> list[Task]:
-    """Newest first; pass the last row's cursor as `after` for the next page (no OFFSET)."""
-    f = filters or TaskFilter()
-    rows = await db.fetch(
-        f"""SELECT {COLUMNS} FROM tasks t
-            WHERE t.owner_id = $1
-              AND ($2::uuid IS NULL OR t.repository_id = $2)
-              AND (cardinality($3::text[]) = 0 OR t.status = ANY($3))
-              AND ($4::text IS NULL OR t.mode = $4)
-              AND ($5::text IS NULL OR t.search @@ plainto_tsquery('simple', $5)
-                   OR t.title ILIKE '%' || $5 || '%')
-              AND ($6::uuid IS NULL OR t.parent_id = $6)
-              AND ($7::timestamptz IS NULL OR (t.created_at, t.id) < ($7, $8::uuid))
-            ORDER BY t.created_at DESC, t.id DESC
-            LIMIT $9""",
-        owner_id,
-        f.repository_id,
-        [s.value for s in f.statuses],
-        f.mode.value if f.mode else None,
-        f.text or None,
-        f.parent_id,
-        after.created_at if after else None,
-        after.id if after else None,
-        max(1, min(limit, 1000)),
-    )
-    return many(Task, rows)
+    """A page of the owner's tasks in `filters.sort` order (newest first by default); pass
+    `TaskPageCursor.after(last_row, sort)` as `after` for the next page (keyset, no OFFSET)."""
+    sql, args = _list_query(owner_id, filters or TaskFilter(), after, limit)
+    return many(Task, await db.fetch(sql, *args))
 
 
 async def count_tasks_by_status(db: Executor, owner_id: UUID) -> dict[str, int]:

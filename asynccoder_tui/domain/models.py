@@ -143,6 +143,10 @@ class Task(Record):
     updated_at: datetime | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    children_done: int = 0
+    """Of a plan's parent: children completed (read by the task list and `get_task`)."""
+    children_total: int = 0
+    """Of a plan's parent: children in the plan (0: not a parent)."""
 
 
 class TaskEvent(Record):
