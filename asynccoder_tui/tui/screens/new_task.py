@@ -1,13 +1,17 @@
-"""The new-task dialog: repository, base branch, mode, model, priority, prompt and its cost.
+"""The new-task dialog: repository, base branch, mode, model, priority, prompt and its cost;
+"plan first" (a planner proposes subtasks to approve) or best-of-N (1 to 4 attempts, optionally
+one model per attempt).
 
-The estimate (cost range, credits expected and held, balance) is re-read as the prompt, model
-or mode changes, and a refusal (no key for the model, not enough credits, a limit) is shown in
-words before the user submits; submitting re-checks everything in the service and shows any
-refusal in the same place. The dialog returns the queued task, or None.
+The estimate (cost range, credits expected and held, balance, summed over the attempts) is
+re-read as the prompt, model, mode or attempts change, and a refusal (no key for the model, not
+enough credits, a limit) is shown in words before the user submits; submitting re-checks
+everything in the service and shows any refusal in the same place. The dialog returns the
+queued task (the first attempt of several), or None.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -18,7 +22,16 @@ from textual.containers import Horizontal, Vertical
 from textual.fuzzy import Matcher
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    OptionList,
+    Select,
+    Static,
+    TextArea,
+)
 from textual.widgets.option_list import Option
 
 from asynccoder_tui.domain.enums import Priority, TaskMode
@@ -31,6 +44,17 @@ if TYPE_CHECKING:
 
 ESTIMATE_DELAY = 0.4
 MAX_BRANCHES_SHOWN = 50
+MAX_ATTEMPTS = 4
+ATTEMPT_CHOICES = [("1 (one run)", 1)] + [
+    (f"{n} (best of {n})", n) for n in range(2, MAX_ATTEMPTS + 1)
+]
+
+
+def attempt_models(text: str, default: str | None, attempts: int) -> list[str | None]:
+    """The model of each attempt: the comma-separated names in turn, else `default`."""
+    names: list[str | None] = [n.strip() for n in text.split(",") if n.strip()]
+    chosen = names or [default]
+    return [chosen[n % len(chosen)] for n in range(attempts)]
 
 
 def _price(value: Any) -> str:
@@ -39,6 +63,13 @@ def _price(value: Any) -> str:
 
 
 class NewTaskScreen(ModalScreen[Task | None]):
+    DEFAULT_CSS = """
+    #new-task-dialog #attempts { width: 24; }
+    #new-task-dialog #plan-first { margin-left: 2; border: none; padding: 1 0 0 0; }
+    #new-task-dialog #attempt-models-row { display: none; }
+    #new-task-dialog #attempt-models-row.-shown { display: block; }
+    #new-task-dialog #attempt-models { width: 1fr; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="new_task.cancel"),
         Binding("ctrl+s", "submit", "Submit", id="new_task.submit"),
@@ -97,6 +128,16 @@ class NewTaskScreen(ModalScreen[Task | None]):
             with Horizontal(classes="form-row"):
                 yield Label("Model", classes="form-label")
                 yield Select[str]([], id="model", prompt="loading models…", allow_blank=True)
+            with Horizontal(classes="form-row"):
+                yield Label("Attempts", classes="form-label")
+                yield Select[int](ATTEMPT_CHOICES, value=1, allow_blank=False, id="attempts")
+                yield Checkbox("Plan first (a planner proposes subtasks)", id="plan-first")
+            with Horizontal(classes="form-row", id="attempt-models-row"):
+                yield Label("Attempt models", classes="form-label")
+                yield Input(
+                    placeholder="optional: one model per attempt, comma-separated",
+                    id="attempt-models",
+                )
             yield Label("Prompt (what should the agent do?)", classes="form-caption")
             yield TextArea(self.initial_prompt, id="prompt", soft_wrap=True)
             yield Static("", id="estimate")
@@ -224,8 +265,37 @@ class NewTaskScreen(ModalScreen[Task | None]):
     @on(TextArea.Changed, "#prompt")
     @on(Select.Changed, "#model")
     @on(Select.Changed, "#mode")
+    @on(Input.Changed, "#attempt-models")
     def _inputs_changed(self) -> None:
         self.estimate_soon()
+
+    @on(Select.Changed, "#attempts")
+    @on(Checkbox.Changed, "#plan-first")
+    def _shape_changed(self) -> None:
+        plan_first = self.plan_first
+        attempts = self.query_one("#attempts", Select)
+        if plan_first and attempts.value != 1:
+            attempts.value = 1
+        attempts.disabled = plan_first
+        self.query_one("#mode", Select).disabled = plan_first
+        self.query_one("#attempt-models-row").set_class(self.attempts > 1, "-shown")
+        self.estimate_soon()
+
+    @property
+    def plan_first(self) -> bool:
+        return self.query_one("#plan-first", Checkbox).value
+
+    @property
+    def attempts(self) -> int:
+        value = self.query_one("#attempts", Select).value
+        return value if isinstance(value, int) else 1
+
+    def _mode(self) -> TaskMode:
+        return TaskMode.PLAN if self.plan_first else TaskMode(self._choice("#mode") or "code")
+
+    def _models(self, default: str | None) -> list[str | None]:
+        text = self.query_one("#attempt-models", Input).value if self.attempts > 1 else ""
+        return attempt_models(text, default, self.attempts)
 
     def estimate_soon(self) -> None:
         if self._estimate_timer is not None:
@@ -249,10 +319,12 @@ class NewTaskScreen(ModalScreen[Task | None]):
         if ctx is None or model is None:
             return
         prompt = self.query_one("#prompt", TextArea).text
-        mode = TaskMode(self._choice("#mode") or "code")
+        mode = self._mode()
         line = self.query_one("#estimate", Static)
         try:
-            est = await tasks.estimate(ctx, prompt, model=model, mode=mode)
+            models = self._models(model)
+            ests = {m: await tasks.estimate(ctx, prompt, model=m, mode=mode) for m in set(models)}
+            est = _Total([ests[m] for m in models])
         except AsyncCoderError as err:
             self.estimate = None
             line.update("")
@@ -267,6 +339,7 @@ class NewTaskScreen(ModalScreen[Task | None]):
         line.update(
             Text.assemble(
                 ("Estimate ", "bold"),
+                (f"for {est.count} attempts: " if est.count > 1 else "", "bold"),
                 f"{approx}{money(cost.expected)} ",
                 (f"({money(cost.low)} to {money(cost.high)})", "dim"),
                 "  ·  ",
@@ -277,8 +350,9 @@ class NewTaskScreen(ModalScreen[Task | None]):
             )
         )
         if not est.affordable:
+            what = f"these {est.count} attempts are" if est.count > 1 else "this task is"
             self._refuse_text(
-                f"Not enough credits: this task is expected to use {credits(est.expected_credits)} "
+                f"Not enough credits: {what} expected to use {credits(est.expected_credits)} "
                 f"and the balance is {credits(est.balance)}."
             )
         else:
@@ -320,7 +394,7 @@ class NewTaskScreen(ModalScreen[Task | None]):
 
     @work(group="new-task-submit", exclusive=True, exit_on_error=False)
     async def submit(self, repo: str) -> None:
-        from asynccoder_tui.services import tasks
+        from asynccoder_tui.services import attempts, tasks
 
         ctx = self.ctx_app.context
         try:
@@ -329,13 +403,23 @@ class NewTaskScreen(ModalScreen[Task | None]):
             request = tasks.SubmitRequest(
                 repository=repo,
                 prompt=self.query_one("#prompt", TextArea).text,
-                mode=TaskMode(self._choice("#mode") or "code"),
+                mode=self._mode(),
                 model=self._choice("#model"),
                 base_branch=self.query_one("#branch", Input).value.strip() or None,
                 priority=Priority(self._choice("#priority") or "medium"),
             )
             self.query_one("#submit", Button).loading = True
-            task = await tasks.submit(ctx, request)
+            count = self.attempts
+            if count > 1:
+                models = [m for m in self._models(request.model) if m]
+                made = await attempts.submit_attempts(ctx, request, count, models=models)
+                task = made[0]
+                self.app.notify(
+                    f"{count} attempts queued: compare them with B once they finish",
+                    title="Best of N",
+                )
+            else:
+                task = await tasks.submit(ctx, request)
         except AsyncCoderError as err:
             self._refuse(err)
             return
@@ -346,3 +430,26 @@ class NewTaskScreen(ModalScreen[Task | None]):
             self._submitting = False
             self.query_one("#submit", Button).loading = False
         self.dismiss(task)
+
+
+class _Total:
+    """The estimates of several attempts, summed (the shape the dialog shows)."""
+
+    def __init__(self, estimates: list[Any]) -> None:
+        self.count = len(estimates)
+        self.balance: int = estimates[0].balance
+        self.expected_credits: int = sum(e.expected_credits for e in estimates)
+        self.hold_credits = min(sum(e.hold_credits for e in estimates), self.balance)
+        self.cost = _Cost([e.cost for e in estimates])
+
+    @property
+    def affordable(self) -> bool:
+        return self.balance >= self.expected_credits
+
+
+class _Cost:
+    def __init__(self, costs: list[Any]) -> None:
+        self.estimated = any(c.estimated for c in costs)
+        self.expected = sum((c.expected for c in costs), Decimal(0))
+        self.low = sum((c.low for c in costs), Decimal(0))
+        self.high = sum((c.high for c in costs), Decimal(0))
