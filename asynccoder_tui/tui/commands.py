@@ -69,7 +69,7 @@ COMMANDS: tuple[PaletteCommand, ...] = (
     PaletteCommand("Filter repositories", "Filter the repos pane by name", _pane("repos", "filter")),
     PaletteCommand("Search tasks", "Search task titles and prompts", _pane("tasks", "search")),
     PaletteCommand("Filter tasks by status", "all, active, completed, failed", _pane("tasks", "filter_status")),
-    PaletteCommand("Sort tasks", "newest, status, cost", _pane("tasks", "cycle_sort")),
+    PaletteCommand("Sort tasks", "newest, oldest, status, cost, updated", _pane("tasks", "cycle_sort")),
     PaletteCommand("Focus repos", "Pane 1", lambda app: _main(app).action_focus_pane("repos")),
     PaletteCommand("Focus tasks", "Pane 2", lambda app: _main(app).action_focus_pane("tasks")),
     PaletteCommand("Focus chat", "Pane 3", lambda app: _main(app).action_focus_pane("chat")),

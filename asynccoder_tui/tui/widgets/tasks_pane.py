@@ -1,7 +1,8 @@
 """The tasks pane: the task table with its search box, status filter and sort order.
 
-The pane owns the filter (repository chosen in the repos pane, status, search text) and asks
-the table to reload when it changes; the table pages and updates rows itself.
+The pane owns the filter (repository chosen in the repos pane, status, search text, sort) and
+asks the table to reload when it changes; the table pages and updates rows itself. The sort
+(`o` cycles it) is named in the pane's border title.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from textual.widgets import Input, Static
 
 from asynccoder_tui.domain.enums import TaskStatus
 from asynccoder_tui.domain.models import Task
-from asynccoder_tui.domain.queries import TaskFilter
+from asynccoder_tui.domain.queries import TaskFilter, TaskSort
 from asynccoder_tui.tui.format import safe
 from asynccoder_tui.tui.widgets.tasks_table import TasksTable
 
@@ -66,6 +67,10 @@ class TasksPane(Vertical):
         self.query_one("#tasks-search", Input).display = False
         self._show_filter()
 
+    @staticmethod
+    def title_for(sort: TaskSort) -> str:
+        return f"{TasksPane.BORDER_TITLE} · sort: {sort.value}"
+
     def focus_main(self) -> None:
         self.table.focus()
 
@@ -78,8 +83,7 @@ class TasksPane(Vertical):
             parts.insert(0, f"repo: {self.repository_name}")
         if table.filters.text:
             parts.append(f"search: {table.filters.text}")
-        if table.sort_mode != "newest":
-            parts.append(f"sort: {table.sort_mode} (loaded rows)")
+        self.border_title = self.title_for(table.sort_mode)
         count = f"{table.row_count}{'+' if table.has_more else ''} shown"
         self.query_one("#tasks-filter", Static).update(
             Text.assemble((" · ".join(parts), "dim"), "  ", (count, "dim italic"))
@@ -105,7 +109,7 @@ class TasksPane(Vertical):
     def action_cycle_sort(self) -> None:
         mode = self.table.cycle_sort()
         self._show_filter()
-        self.notify(f"Tasks sorted by {mode}", timeout=2)
+        self.notify(f"Tasks sorted by {mode.value}", timeout=2)
 
     def action_search(self) -> None:
         box = self.query_one("#tasks-search", Input)
@@ -138,7 +142,8 @@ class TasksPane(Vertical):
     def reset_filters(self) -> TaskFilter:
         self._status_index = 0
         self.query_one("#tasks-search", Input).display = False
-        return TaskFilter(repository_id=self.table.filters.repository_id)
+        table = self.table
+        return TaskFilter(repository_id=table.filters.repository_id, sort=table.sort_mode)
 
     def apply(self, tasks: list[Task]) -> None:
         before = self.table.row_count

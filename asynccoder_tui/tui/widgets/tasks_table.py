@@ -1,12 +1,15 @@
 """`TasksTable`: the task list, paged from the database as the user scrolls.
 
-Rows are fetched a page at a time with keyset pagination (newest first, the `(created_at, id)`
-of the last row is the next page's cursor), when the cursor or the scroll position comes within
-`PREFETCH_ROWS` of the last loaded row: opening a list of 100,000 tasks costs one page.
+Rows are fetched a page at a time with keyset pagination in the filter's sort (`TaskSort`: the
+sort values of the last row are the next page's cursor), when the cursor or the scroll position
+comes within `PREFETCH_ROWS` of the last loaded row: opening a list of 1,000,000 tasks costs one
+page, in any sort. The database sorts; the table only keeps its loaded rows in the same order.
 
-Live updates go through `apply()`: a loaded row is updated in place, a new task that belongs
-in the loaded range is inserted in order, and the cursor stays on the task it was on. Running
-tasks show a spinner.
+Live updates go through `apply()`: a loaded row is updated in place (and moves if its sort
+value changed; it leaves the table when it moves past the loaded range), a new task that
+belongs in the loaded range is inserted in order, and the cursor stays on the task it was on.
+Running tasks show a spinner. A plan's parent shows its children's progress beside its title,
+re-read when one of its children changes status.
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from asynccoder_tui.domain.enums import TaskStatus
 from asynccoder_tui.domain.models import Task
-from asynccoder_tui.domain.queries import TaskFilter, TaskPageCursor
+from asynccoder_tui.domain.queries import (
+    TaskFilter,
+    TaskPageCursor,
+    TaskSort,
+    comes_before,
+    sort_key,
+)
 from asynccoder_tui.tui.format import STATUS_ICON, STATUS_STYLE, age, money, safe, spinner_frame
 
 PAGE_SIZE = 100
@@ -43,14 +52,7 @@ COLUMNS = (
     ("model", "Model"),
 )
 TITLE_CHARS = 32
-SORTS = ("newest", "status", "cost")
-_STATUS_RANK = {
-    TaskStatus.RUNNING: 0,
-    TaskStatus.QUEUED: 1,
-    TaskStatus.FAILED: 2,
-    TaskStatus.CANCELLED: 3,
-    TaskStatus.COMPLETED: 4,
-}
+PARENT_REFRESH_DELAY = 0.3
 
 PageFetcher = Callable[[TaskFilter, TaskPageCursor | None, int], Awaitable[list[Task]]]
 
@@ -70,13 +72,22 @@ class StatusCell:
 
 def matches(filters: TaskFilter, task: Task) -> bool:
     """Whether a task belongs in a list with `filters` (text search cannot be told here)."""
-    if filters.text or filters.parent_id:
+    if filters.text or filters.parent_id or filters.ids:
         return False
     if filters.repository_id and task.repository_id != filters.repository_id:
         return False
     if filters.statuses and task.status not in filters.statuses:
         return False
     return not (filters.mode and task.mode is not filters.mode)
+
+
+def title_cell(task: Task) -> Text:
+    """The title, and beside a plan's parent its children's progress (`2/5`)."""
+    text = Text(safe(task.title, TITLE_CHARS))
+    if task.children_total:
+        done = task.children_done == task.children_total
+        text.append(f"  {task.children_done}/{task.children_total}", "green" if done else "cyan")
+    return text
 
 
 def pr_cell(task: Task) -> Text:
@@ -91,7 +102,7 @@ def pr_cell(task: Task) -> Text:
 
 
 class TasksTable(DataTable[object]):
-    """Tasks newest first, loaded page by page, updated live."""
+    """Tasks in the filter's sort (newest first by default), loaded page by page, updated live."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False, id="tasks.down"),
@@ -127,7 +138,6 @@ class TasksTable(DataTable[object]):
         self.clock: Callable[[], datetime] | None = None
         self.spin = True
         self.filters = TaskFilter()
-        self.sort_mode = "newest"
         self._tasks: dict[str, Task] = {}
         self._spinning: set[str] = set()
         self._next: TaskPageCursor | None = None
@@ -135,9 +145,16 @@ class TasksTable(DataTable[object]):
         self._loading = False
         self._tick = 0
         self._highlighted: str | None = None
+        self._child_status: dict[str, TaskStatus] = {}
+        """Last status seen of each child of a loaded plan parent (a change re-reads it)."""
+        self._stale_parents: set[UUID] = set()
         self.pages_loaded = 0
 
     # -- state ------------------------------------------------------------------------------
+
+    @property
+    def sort_mode(self) -> TaskSort:
+        return self.filters.sort
 
     @property
     def loading_page(self) -> bool:
@@ -186,12 +203,7 @@ class TasksTable(DataTable[object]):
     # -- rows -------------------------------------------------------------------------------
 
     def _order(self, task: Task) -> tuple[object, ...]:
-        created = task.created_at.timestamp() if task.created_at else 0.0
-        if self.sort_mode == "status":
-            return (-_STATUS_RANK[task.status], created, str(task.id))
-        if self.sort_mode == "cost":
-            return (task.cost, created, str(task.id))
-        return (created, str(task.id))
+        return sort_key(task, self.filters.sort)
 
     def _status_cell(self, task: Task) -> StatusCell:
         icon = STATUS_ICON[task.status]
@@ -209,7 +221,7 @@ class TasksTable(DataTable[object]):
         )
         return [
             self._status_cell(task),
-            Text(safe(task.title, TITLE_CHARS)),
+            title_cell(task),
             Text(age(task.created_at, self._now()), justify="right"),
             Text(money(task.cost), justify="right"),
             diff,
@@ -221,6 +233,8 @@ class TasksTable(DataTable[object]):
     def _add(self, task: Task) -> None:
         key = str(task.id)
         self._tasks[key] = task
+        if task.parent_id is not None:
+            self._child_status[key] = task.status
         if task.status is TaskStatus.RUNNING:
             self._spinning.add(key)
         self.add_row(*self._cells(task), key=key)
@@ -246,7 +260,11 @@ class TasksTable(DataTable[object]):
             self.move_cursor(row=row, animate=False, scroll=True)
 
     def _sort(self) -> None:
-        self.sort("status", key=lambda cell: getattr(cell, "order", ()), reverse=True)
+        self.sort(
+            "status",
+            key=lambda cell: getattr(cell, "order", ()),
+            reverse=self.filters.sort.descending,
+        )
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -272,7 +290,7 @@ class TasksTable(DataTable[object]):
             after = self._next
             if reset:
                 after = (
-                    TaskPageCursor(anchor.created_at, anchor.id)
+                    TaskPageCursor.after(anchor, self.filters.sort)
                     if anchor is not None and anchor.created_at is not None
                     else None
                 )
@@ -282,6 +300,7 @@ class TasksTable(DataTable[object]):
                     self.clear()
                     self._tasks.clear()
                     self._spinning.clear()
+                    self._next = None
                     self.pages_loaded = 0
                     if anchor is not None:
                         self._add(anchor)
@@ -300,18 +319,27 @@ class TasksTable(DataTable[object]):
 
     def _append(self, rows: list[Task]) -> None:
         fresh = [t for t in rows if str(t.id) not in self._tasks]
+        in_order = self._follows_loaded(fresh)
         for task in fresh:
             self._add(task)
         if rows:
-            last = rows[-1]
-            assert last.created_at is not None
-            self._next = TaskPageCursor(last.created_at, last.id)
+            self._next = TaskPageCursor.after(rows[-1], self.filters.sort)
         self._has_more = len(rows) >= PAGE_SIZE
         self.pages_loaded += 1
-        if self.sort_mode != "newest" and fresh:
+        if not in_order:
             key = self._highlighted
             self._sort()
             self._restore_cursor(key)
+
+    def _follows_loaded(self, rows: list[Task]) -> bool:
+        """Whether `rows` (in sort order) all belong below the loaded rows: true of a page,
+        unless a live update moved a loaded row past the page's start."""
+        if not rows or not self.row_count:
+            return True
+        last = self._tasks.get(str(self.ordered_rows[-1].key.value))
+        if last is None:
+            return False
+        return comes_before(last, TaskPageCursor.after(rows[0], self.filters.sort))
 
     def _maybe_prefetch(self) -> None:
         if not self._has_more or self._loading:
@@ -341,15 +369,22 @@ class TasksTable(DataTable[object]):
     def apply(self, tasks: Iterable[Task]) -> None:
         """Show changed or new tasks, keeping the cursor on its task."""
         keep = self._highlighted
-        inserted = False
+        moved = False
         for task in tasks:
             key = str(task.id)
-            if key in self._tasks:
+            self._note_child(task)
+            old = self._tasks.get(key)
+            if old is not None:
+                if self._order(old) != self._order(task):
+                    if key != keep and not self._in_loaded_range(task):
+                        self.forget(task.id)  # the next page brings it back in its place
+                        continue
+                    moved = True
                 self._update(task)
             elif matches(self.filters, task) and self._in_loaded_range(task):
                 self._add(task)
-                inserted = True
-        if inserted:
+                moved = True
+        if moved:
             self._sort()
             self._restore_cursor(keep)
             if keep is None:
@@ -358,7 +393,34 @@ class TasksTable(DataTable[object]):
     def _in_loaded_range(self, task: Task) -> bool:
         if not self._has_more or self._next is None or task.created_at is None:
             return True
-        return (task.created_at, str(task.id)) > (self._next.created_at, str(self._next.id))
+        return comes_before(task, self._next)
+
+    # -- plan progress ----------------------------------------------------------------------
+
+    def _note_child(self, task: Task) -> None:
+        """A child of a loaded parent changed status: re-read the parent (its progress)."""
+        if task.parent_id is None or str(task.parent_id) not in self._tasks:
+            return
+        key = str(task.id)
+        if self._child_status.get(key) is task.status:
+            return
+        self._child_status[key] = task.status
+        if not self._stale_parents:
+            self.set_timer(PARENT_REFRESH_DELAY, self._refresh_parents)
+        self._stale_parents.add(task.parent_id)
+
+    def _refresh_parents(self) -> None:
+        ids, self._stale_parents = tuple(self._stale_parents), set()
+        if ids:
+            self._read_parents(ids)
+
+    @work(group="tasks-parents", exit_on_error=False)
+    async def _read_parents(self, ids: tuple[UUID, ...]) -> None:
+        if self.fetch_page is None:
+            return
+        with self.app.reporting("refresh plan progress"):  # type: ignore[attr-defined]
+            rows = await self.fetch_page(TaskFilter(ids=ids), None, len(ids))
+            self.apply(rows)
 
     def forget(self, task_id: UUID) -> None:
         key = str(task_id)
@@ -367,14 +429,11 @@ class TasksTable(DataTable[object]):
             self._spinning.discard(key)
             self.remove_row(key)
 
-    def cycle_sort(self) -> str:
-        self.sort_mode = SORTS[(SORTS.index(self.sort_mode) + 1) % len(SORTS)]
-        keep = self._highlighted
-        for key, task in self._tasks.items():
-            self.update_cell(key, "status", self._status_cell(task))
-        self._sort()
-        self._restore_cursor(keep)
-        return self.sort_mode
+    def cycle_sort(self) -> TaskSort:
+        """Show the list in the next sort, read from its first page (the cursor stays on its
+        task when the task is on that page)."""
+        self.reload(self.with_filters(sort=self.filters.sort.next()))
+        return self.filters.sort
 
     def with_filters(self, **changes: object) -> TaskFilter:
         return replace(self.filters, **changes)  # type: ignore[arg-type]
