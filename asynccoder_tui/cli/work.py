@@ -230,18 +230,32 @@ def print_event(event: TaskEvent) -> None:
         print(f"\n[billed] {p.get('billed_credits', 0)} credits (${p.get('cost', '0')})")
 
 
+TASK_SORTS = ("newest", "oldest", "status", "cost", "updated")
+"""`TaskSort`'s values (not imported here: the models behind it would slow every command)."""
+
+
 async def cmd_task_list(args: argparse.Namespace, settings: Settings) -> int:
-    from asynccoder_tui.domain.queries import TaskFilter
+    from asynccoder_tui.domain.queries import TaskFilter, TaskPageCursor, TaskSort
     from asynccoder_tui.services import repos, tasks
 
+    sort = TaskSort(args.sort)
     async with opened(settings) as ctx:
         repo_id = (await repos.find(ctx, args.repo)).id if args.repo else None
         filters = TaskFilter(
             repository_id=repo_id,
             statuses=tuple(TaskStatus(s) for s in args.status or ()),
             text=args.search,
+            sort=sort,
         )
-        found = await tasks.list_tasks(ctx, filters=filters, limit=args.limit)
+        found: list[Task] = []
+        after: TaskPageCursor | None = None
+        while len(found) < args.limit:  # pages of at most 1,000, each after the last
+            want = min(1000, args.limit - len(found))
+            page = await tasks.list_tasks(ctx, filters=filters, after=after, limit=want)
+            found += page
+            if len(page) < want:
+                break
+            after = TaskPageCursor.after(page[-1], sort)
     if args.json:
         _json([task_dict(t) for t in found])
     elif not found:
@@ -545,10 +559,17 @@ def register_work_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_task_submit)
 
-    p = t.add_parser("list", help="list tasks, newest first")
+    p = t.add_parser("list", help="list tasks, newest first (or --sort)")
     p.add_argument("--repo", help="only this repository")
     p.add_argument("--status", action="append", choices=[s.value for s in TaskStatus])
     p.add_argument("--search", help="text in the title or prompt")
+    p.add_argument(
+        "--sort",
+        choices=TASK_SORTS,
+        default="newest",
+        help="newest or oldest first, by status (running, queued, failed, cancelled, "
+        "completed), by cost (highest first) or most recently updated first",
+    )
     p.add_argument("--limit", type=positive(10_000), default=50, help="at most this many (1-10000)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_task_list)
