@@ -153,7 +153,9 @@ def run_tui(load: Callable[[], Settings]) -> int:
 # parsing ----------------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
+    """The `asynccoder` parser; without `commands`, only the global options (enough to start
+    the UI, and far quicker to build than the subcommands' parsers)."""
     parser = argparse.ArgumentParser(
         prog="asynccoder",
         description="Hand coding tasks to AI agents, watch them work, review their diffs and "
@@ -165,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--database-url", metavar="URL", help="PostgreSQL URL (default: the embedded server)"
     )
+    if not commands:
+        parser.set_defaults(command=None)
+        return parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     db = sub.add_parser("db", help="database: migrate, status, url, stop")
@@ -222,7 +227,9 @@ def _settings(args: argparse.Namespace, *, quiet: bool = False) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    # No arguments, the usual way to start the UI: the subcommands' parsers are not needed.
+    parser = build_parser(commands=bool(argv))
     args = parser.parse_args(argv)
     bad = _not_utf8(args)
     if bad is not None:

@@ -34,6 +34,7 @@ from asynccoder_tui.tui.commands import ActionsProvider, JumpProvider
 from asynccoder_tui.tui.format import safe
 from asynccoder_tui.tui.messages import ContextFailed, ContextReady
 from asynccoder_tui.tui.screens.main import MainScreen
+from asynccoder_tui.tui.theme import DEFAULT_THEME, register_themes
 
 if TYPE_CHECKING:
     from asynccoder_tui.config import Settings
@@ -92,12 +93,15 @@ class AsyncCoderApp(App[int]):
         animate_spinners: bool = True,
     ) -> None:
         super().__init__()
+        register_themes(self)
         # A loader defers reading settings (and importing pydantic) until after the first frame.
         self._settings_loader: Callable[[], Settings] | None = None
         if callable(settings):
             self._settings_loader = settings
+            self._start_with_theme(DEFAULT_THEME)
         else:
             self.settings = settings
+            self._start_with_theme(self._theme_wanted())
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.animate_spinners = animate_spinners
         self.context: AppContext | None = None
@@ -112,10 +116,7 @@ class AsyncCoderApp(App[int]):
 
     def on_mount(self) -> None:
         if self._settings_loader is None:
-            self._install_theme()
             self._install_keymap()
-        else:
-            self._install_theme("asynccoder")
         self.push_screen(self.main_screen)
         # After the first frame: the imports below the UI and the connection must not compete
         # with it for the interpreter.
@@ -133,20 +134,30 @@ class AsyncCoderApp(App[int]):
             self._install_keymap()
         self.connect()
 
-    def _install_theme(self, wanted: str | None = None) -> None:
-        try:
-            theme_module = importlib.import_module("asynccoder_tui.tui.theme")
-        except ImportError:
-            theme_module = None
-        register = getattr(theme_module, "register_themes", None)
-        if callable(register):
-            register(self)
-        else:
-            for value in vars(theme_module or object()).values():
-                if type(value).__name__ == "Theme" and value.name not in self.available_themes:
-                    self.register_theme(value)
-        wanted = wanted or self.settings.theme
-        self.theme = wanted if wanted in self.available_themes else "textual-dark"
+    def _theme_wanted(self) -> str:
+        wanted = self.settings.theme
+        return wanted if wanted in self.available_themes else "textual-dark"
+
+    def _start_with_theme(self, name: str) -> None:
+        """Choose the theme before the app runs, so its stylesheets are parsed once.
+
+        Setting `theme` on a running app parses every stylesheet again with the new theme's
+        variables (and, its parse cache emptied, once more when the next widget adds its CSS);
+        set here, the first parse already has the right colours. This does what the theme's
+        watcher does, without the re-parse.
+        """
+        if name == self.theme:
+            return
+        self.set_reactive(App.theme, name)
+        theme = self.current_theme
+        self.set_class(True, f"-theme-{theme.name}", update=False)
+        self.set_class(theme.dark, "-dark-mode", update=False)
+        self.set_class(not theme.dark, "-light-mode", update=False)
+        self._refresh_truecolor_filter(self.ansi_theme)
+        self.stylesheet.set_variables(self.get_css_variables())
+
+    def _install_theme(self) -> None:
+        self.theme = self._theme_wanted()
 
     def all_binding_ids(self) -> set[str]:
         from asynccoder_tui.tui.screens.registry import binding_classes

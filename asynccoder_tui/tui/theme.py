@@ -33,6 +33,8 @@ ASYNCCODER_THEME = Theme(
 )
 
 THEMES = (ASYNCCODER_THEME,)
+DEFAULT_THEME = ASYNCCODER_THEME.name
+"""The theme of the first frame, before the settings (which may choose another) are read."""
 
 
 def register_themes(app: App[Any]) -> None:
