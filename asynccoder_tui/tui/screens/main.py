@@ -31,6 +31,7 @@ from asynccoder_tui.tui.messages import (
     TaskEventsAppended,
     TasksChanged,
 )
+from asynccoder_tui.tui.screens.group_actions import GroupActions
 from asynccoder_tui.tui.screens.task_actions import TaskActions
 from asynccoder_tui.tui.widgets.banner import Banner
 from asynccoder_tui.tui.widgets.status_header import StatusHeader
@@ -56,7 +57,7 @@ PANE_IDS = {
 PANE_TITLES = {"repos": "1 Repos", "tasks": "2 Tasks", "chat": "3 Chat", "diff": "4 Diff"}
 
 
-class MainScreen(TaskActions, Screen[None]):
+class MainScreen(TaskActions, GroupActions, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "next_pane", "Next pane", show=False, id="main.next_pane"),
         Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="main.previous_pane"),
@@ -69,6 +70,9 @@ class MainScreen(TaskActions, Screen[None]):
         Binding("r", "retry_task", "Retry", show=False, id="main.retry_task"),
         Binding("f", "follow_up", "Follow up", show=False, id="main.follow_up"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="main.reload"),
+        Binding("B", "attempts", "Attempts side by side", show=False, id="main.attempts"),
+        Binding("M", "resume_plan('continue')", "Resume plan", show=False, id="main.resume_plan"),
+        Binding("S", "resume_plan('skip')", "Skip subtask", show=False, id="main.skip_subtask"),
     ]
 
     def __init__(self) -> None:
@@ -308,6 +312,7 @@ class MainScreen(TaskActions, Screen[None]):
     def _tasks_changed(self, message: TasksChanged) -> None:
         if self.built:  # before, the first load after `ContextReady` reads them anyway
             self.refresh_tasks(message.task_ids)
+        self._forward_live(message.task_ids)
 
     @work(group="tasks-live", exit_on_error=False)
     async def refresh_tasks(self, task_ids: frozenset[UUID]) -> None:
@@ -365,6 +370,7 @@ class MainScreen(TaskActions, Screen[None]):
         if self.built:
             self.chat.events_appended(message.task_id, message.seq)
             self.review.events_appended(message.task_id)
+        self._forward_live(frozenset({message.task_id}))
 
     # -- selection --------------------------------------------------------------------------
 

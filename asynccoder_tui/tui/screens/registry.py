@@ -31,6 +31,7 @@ def main_screen_groups() -> list[tuple[str, list[type[Any]]]]:
 
 
 def other_screens() -> list[type[Any]]:
+    from asynccoder_tui.tui.screens.attempts import AttemptsScreen
     from asynccoder_tui.tui.screens.dialogs import Confirm, ErrorDialog, TextPrompt
     from asynccoder_tui.tui.screens.help import HelpScreen
     from asynccoder_tui.tui.screens.new_task import NewTaskScreen
@@ -41,6 +42,7 @@ def other_screens() -> list[type[Any]]:
 
     return [
         NewTaskScreen,
+        AttemptsScreen,
         PullRequestScreen,
         UsageScreen,
         SettingsScreen,
