@@ -24,13 +24,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.message import Message
 from textual.screen import Screen
 
 from asynccoder_tui import __version__
 from asynccoder_tui.domain.errors import AsyncCoderError, ConfigError, MigrationError
-from asynccoder_tui.tui.bindings import binding_ids, split_keymap
-from asynccoder_tui.tui.commands import ActionsProvider, JumpProvider
 from asynccoder_tui.tui.format import safe
 from asynccoder_tui.tui.messages import ContextFailed, ContextReady
 from asynccoder_tui.tui.screens.main import MainScreen
@@ -61,9 +60,28 @@ def styles_dir() -> Path:
     return installed if installed.is_dir() else package.parent / "styles"
 
 
-def stylesheets() -> list[str]:
-    names = ("global.tcss", "app.tcss", "screens.tcss", "widgets.tcss")
+FIRST_FRAME_STYLES = ("global.tcss", "app.tcss", "widgets.tcss")
+"""Read before the first frame: the main screen, its panes and what every screen shares."""
+LATER_STYLES = ("screens.tcss",)
+"""Read right after the first frame, and before any other screen is shown: the dialogs and the
+other screens (none of their rules reaches the main screen)."""
+
+
+def stylesheets(names: Iterable[str] = FIRST_FRAME_STYLES) -> list[str]:
     return [str(styles_dir() / n) for n in names if (styles_dir() / n).is_file()]
+
+
+# The palette's providers, imported when the palette first opens.
+def _actions_provider() -> type[Provider]:
+    from asynccoder_tui.tui.commands import ActionsProvider
+
+    return ActionsProvider
+
+
+def _jump_provider() -> type[Provider]:
+    from asynccoder_tui.tui.commands import JumpProvider
+
+    return JumpProvider
 
 
 def _is_database_failure(err: BaseException) -> bool:
@@ -75,7 +93,7 @@ class AsyncCoderApp(App[int]):
     TITLE = "Async Coder"
     SUB_TITLE = f"v{__version__}"
     CSS_PATH: ClassVar[list[str | Path]] = stylesheets()  # type: ignore[assignment, misc]
-    COMMANDS = App.COMMANDS | {ActionsProvider, JumpProvider}
+    COMMANDS = App.COMMANDS | {_actions_provider, _jump_provider}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -111,6 +129,7 @@ class AsyncCoderApp(App[int]):
         self.main_screen = MainScreen()
         self._last_error: tuple[str, float] = ("", 0.0)
         self._bugs_shown: set[str] = set()
+        self._later_styles_read = False
 
     # -- start and stop ---------------------------------------------------------------------
 
@@ -123,6 +142,7 @@ class AsyncCoderApp(App[int]):
         self.call_after_refresh(self._load_settings_then_connect)
 
     def _load_settings_then_connect(self) -> None:
+        self._read_later_styles()
         if self._settings_loader is not None:
             loader, self._settings_loader = self._settings_loader, None
             try:
@@ -133,6 +153,26 @@ class AsyncCoderApp(App[int]):
             self._install_theme()
             self._install_keymap()
         self.connect()
+
+    def _read_later_styles(self) -> None:
+        """Add the stylesheets the first frame does not need (`LATER_STYLES`), once."""
+        if self._later_styles_read:
+            return
+        self._later_styles_read = True
+        paths = [Path(path) for path in stylesheets(LATER_STYLES)]
+        for path in paths:
+            self.stylesheet.read(path)
+        self.css_path.extend(paths)  # in development mode a change of these re-reads them too
+        if self.css_monitor is not None:
+            self.css_monitor.add_paths(paths)
+        # Only the new sources are parsed (the others come from the stylesheet's cache); the
+        # widgets on screen need no update, as no rule of these reaches the main screen.
+        self.stylesheet.parse()
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        if screen is not self.main_screen:
+            self._read_later_styles()
+        return super().push_screen(screen, *args, **kwargs)
 
     def _theme_wanted(self) -> str:
         wanted = self.settings.theme
@@ -160,6 +200,7 @@ class AsyncCoderApp(App[int]):
         self.theme = self._theme_wanted()
 
     def all_binding_ids(self) -> set[str]:
+        from asynccoder_tui.tui.bindings import binding_ids
         from asynccoder_tui.tui.screens.registry import binding_classes
 
         ids: set[str] = set()
@@ -168,6 +209,8 @@ class AsyncCoderApp(App[int]):
         return ids
 
     def _install_keymap(self) -> None:
+        from asynccoder_tui.tui.bindings import split_keymap
+
         if not self.settings.keybindings:
             return
         good, unknown = split_keymap(self.settings.keybindings, self.all_binding_ids())
