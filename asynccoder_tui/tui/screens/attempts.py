@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from asynccoder_tui.tui.app import AsyncCoderApp
 
 PREVIEW_LINES = 14
+EMPTY_PREVIEW = (
+    "Taking hunks: mark the attempt that keeps them (m), choose another attempt (h/l), list "
+    "its hunks (o), then t takes the highlighted hunk into the marked attempt. Take them "
+    "before picking: picking removes the other attempts' workspaces."
+)
 STATUS_STYLE = {"completed": "green", "running": "cyan", "queued": "yellow", "failed": "red",
                 "cancelled": "dim"}  # fmt: skip
 
@@ -153,7 +158,7 @@ class AttemptsScreen(Screen[None]):
         yield Static("", id="attempt-hint")
         with Horizontal(id="attempt-hunks-row"):
             yield OptionList(id="attempt-hunks")
-            yield Static("", id="attempt-hunk-preview")
+            yield Static(Text(EMPTY_PREVIEW, style="dim"), id="attempt-hunk-preview")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -202,13 +207,12 @@ class AttemptsScreen(Screen[None]):
     def _hint(self) -> None:
         target = next((n for n, r in enumerate(self.rows, 1) if r.id == self.target), None)
         into = (
-            f"hunks go into attempt {target}" if target else "m marks the attempt that takes hunks"
+            f"hunks taken with t go into attempt {target}"
+            if target
+            else "m marks the attempt that takes hunks"
         )
         self.query_one("#attempt-hint", Static).update(
-            Text(
-                f"h/l choose · d diff · o its hunks · {into} · t takes the highlighted hunk · "
-                "enter/p picks (the others are cleaned up) · esc back"
-            )
+            Text(f"o lists the selected attempt's hunks  ·  {into}  ·  p picks one")
         )
 
     # -- moving -----------------------------------------------------------------------------
@@ -234,7 +238,7 @@ class AttemptsScreen(Screen[None]):
         options.can_focus = False
         self.set_focus(None)
         self.hunks, self.hunks_of = [], None
-        self.query_one("#attempt-hunk-preview", Static).update("")
+        self.query_one("#attempt-hunk-preview", Static).update(Text(EMPTY_PREVIEW, style="dim"))
 
     def action_open_diff(self) -> None:
         row = self.selected
