@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from asynccoder_tui import __version__
 from asynccoder_tui.domain.errors import AsyncCoderError
 from asynccoder_tui.domain.text import inert
-from asynccoder_tui.logs import redact
 
 if TYPE_CHECKING:
     from asynccoder_tui.config import Settings
@@ -209,6 +208,8 @@ def _not_utf8(args: argparse.Namespace) -> str | None:
 
 def say(text: str) -> str:
     """`text` safe to print: secrets redacted, terminal escapes removed."""
+    from asynccoder_tui.logs import redact  # not at the top: the UI's start does without it
+
     return inert(redact(text))
 
 
