@@ -31,9 +31,11 @@ def main_screen_groups() -> list[tuple[str, list[type[Any]]]]:
 
 
 def other_screens() -> list[type[Any]]:
+    from asynccoder_tui.tui.screens.agent_editor import AgentEditor, AgentTable
     from asynccoder_tui.tui.screens.attempts import AttemptsScreen
     from asynccoder_tui.tui.screens.dialogs import Confirm, ErrorDialog, TextPrompt
     from asynccoder_tui.tui.screens.help import HelpScreen
+    from asynccoder_tui.tui.screens.model_editor import ModelEditor, ModelTable
     from asynccoder_tui.tui.screens.new_task import NewTaskScreen
     from asynccoder_tui.tui.screens.pull_request import PullRequestScreen
     from asynccoder_tui.tui.screens.settings import SettingsScreen
@@ -46,6 +48,10 @@ def other_screens() -> list[type[Any]]:
         PullRequestScreen,
         UsageScreen,
         SettingsScreen,
+        ModelTable,
+        AgentTable,
+        ModelEditor,
+        AgentEditor,
         HelpScreen,
         WelcomeScreen,
         TextPrompt,
@@ -67,4 +73,8 @@ def screen_groups(screen: Any) -> list[tuple[str, list[type[Any]]]]:
     if isinstance(screen, MainScreen):
         return main_screen_groups()
     title = getattr(screen, "HELP_TITLE", None) or type(screen).__name__.removesuffix("Screen")
-    return [("Everywhere", [AsyncCoderApp]), (title, [type(screen)])]
+    # A screen may name the widgets whose keys it shows too (settings: its tables).
+    return [
+        ("Everywhere", [AsyncCoderApp]),
+        (title, [type(screen), *getattr(screen, "HELP_CLASSES", ())]),
+    ]

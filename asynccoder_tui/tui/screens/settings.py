@@ -1,14 +1,16 @@
 """Settings: API keys and the GitHub token (stored encrypted, shown masked), defaults, workers,
-the sandbox's network default, notifications, theme, and the models with their prices.
+the sandbox's network default, notifications, theme, the models with their prices and the agent
+roles.
 
 Plain settings are saved to the config file through the settings service and take effect at
 once (the theme immediately, the worker pool is restarted with the new concurrency). A key is
-never shown again once saved: the field shows its masked form.
+never shown again once saved: the field shows its masked form. Models (prices, enabled, new
+ones) and agents (prompt, model, tools, enabled) are edited in dialogs and saved to the database
+by `services.models` and `services.agents`, which validate and audit each change.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -17,10 +19,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static, Switch
+from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
 
 from asynccoder_tui.domain.enums import TaskMode
 from asynccoder_tui.tui.format import safe
+from asynccoder_tui.tui.screens.agent_editor import AgentEditor, AgentTable
+from asynccoder_tui.tui.screens.model_editor import ModelEditor, ModelTable, price
+
+__all__ = ["SettingsScreen", "price"]
 
 if TYPE_CHECKING:
     from asynccoder_tui.tui.app import AsyncCoderApp
@@ -32,17 +38,24 @@ SECRETS = (
 )
 
 
-def price(value: Decimal) -> str:
-    """A price per million tokens without trailing zeros: 3, 0.075, 1.25."""
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 class SettingsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Back", id="settings.close"),
         Binding("ctrl+s", "save", "Save", id="settings.save"),
+        Binding("ctrl+o", "focus_models", "Models", id="settings.models"),
+        Binding("ctrl+g", "focus_agents", "Agents", id="settings.agents"),
     ]
+    HELP_CLASSES: ClassVar[tuple[type, ...]] = (ModelTable, AgentTable)
+
+    DEFAULT_CSS = """
+    SettingsScreen #agents {
+        height: auto;
+        max-height: 16;
+    }
+    SettingsScreen .table-help {
+        color: $text-muted;
+    }
+    """
 
     @property
     def ctx_app(self) -> AsyncCoderApp:
@@ -106,13 +119,21 @@ class SettingsScreen(Screen[None]):
                 yield Static("ctrl+s saves · esc goes back", classes="dialog-hint")
                 yield Button("Save settings", id="save", variant="primary")
             yield Label(Text("Models and prices (US$ per million tokens)", style="bold"))
-            yield DataTable(id="models", cursor_type="row")
+            yield Static(
+                "ctrl+o goes here · enter edits · a adds · space enables or disables",
+                classes="table-help",
+            )
+            yield ModelTable(id="models")
+            yield Label(Text("Agents", style="bold"), classes="section-title")
+            yield Static(
+                "ctrl+g goes here · enter edits the prompt, model, tools; changes apply to the "
+                "next run",
+                classes="table-help",
+            )
+            yield AgentTable(id="agents")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#models", DataTable).add_columns(
-            "Model", "Provider", "Name", "Input", "Output", "Cache read", "Context", "Active"
-        )
         self.load()
 
     def action_close(self) -> None:
@@ -120,7 +141,7 @@ class SettingsScreen(Screen[None]):
 
     @work(group="settings-load", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
-        from asynccoder_tui.services import github, models
+        from asynccoder_tui.services import agents, github, models
         from asynccoder_tui.services.settings import masked
 
         ctx = self.ctx_app.context
@@ -138,19 +159,8 @@ class SettingsScreen(Screen[None]):
             select.set_options([(safe(m.name, 40), m.name) for m in available if m.active])
             if ctx.settings.default_model in {m.name for m in available}:
                 select.value = ctx.settings.default_model
-            table = self.query_one("#models", DataTable)
-            table.clear()
-            for m in available:
-                table.add_row(
-                    Text(safe(m.name, 30)),
-                    Text(m.provider.value),
-                    Text(safe(m.display_name, 30)),
-                    Text(price(m.input_price), justify="right"),
-                    Text(price(m.output_price), justify="right"),
-                    Text(price(m.cache_read_price), justify="right"),
-                    Text(f"{m.context_window:,}", justify="right"),
-                    Text("yes" if m.active else "no"),
-                )
+            self.query_one("#models", ModelTable).show(available)
+            self.query_one("#agents", AgentTable).show(await agents.list_agents(ctx))
 
     def _masked(self, name: str, text: str) -> None:
         self.query_one(f"#{name}-masked", Static).update(Text(text, style="dim"))
@@ -255,3 +265,103 @@ class SettingsScreen(Screen[None]):
             self.notify(f"Saved: {', '.join(sorted(changes))}", title="Settings")
             if self.ctx_app.settings.worker_concurrency != before:
                 await self.ctx_app.restart_workers()
+
+    # -- models and agents ------------------------------------------------------------------
+
+    def action_focus_models(self) -> None:
+        self.query_one("#models", ModelTable).focus()
+
+    def action_focus_agents(self) -> None:
+        self.query_one("#agents", AgentTable).focus()
+
+    @work(group="settings-catalog", exclusive=True, exit_on_error=False)
+    async def reload_catalog(self) -> None:
+        from asynccoder_tui.services import agents, models
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        with self.ctx_app.reporting("read the models and agents"):
+            available = await models.list_models(ctx, active_only=False)
+            self.query_one("#models", ModelTable).show(available)
+            self.query_one("#agents", AgentTable).show(await agents.list_agents(ctx))
+            select = self.query_one("#default_model", Select)
+            current = select.value
+            select.set_options([(safe(m.name, 40), m.name) for m in available if m.active])
+            if current in {m.name for m in available if m.active}:
+                select.value = current
+
+    def _edited(self, what: str) -> Any:
+        def done(result: object) -> None:
+            if result is not None:
+                self.notify(f"Saved {what}; it applies to the next run", title="Settings")
+                self.reload_catalog()
+
+        return done
+
+    @on(ModelTable.Edit)
+    def _edit_model(self, event: ModelTable.Edit) -> None:
+        from asynccoder_tui.services import models
+
+        ctx = self.ctx_app.context
+        model = self.query_one("#models", ModelTable).models.get(event.name)
+        if ctx is None or model is None:
+            return
+
+        async def save(values: dict[str, Any]) -> Any:
+            return await models.update_model(ctx, model.name, values)
+
+        self.app.push_screen(ModelEditor(model, save), self._edited(safe(model.name, 40)))
+
+    @on(ModelTable.Add)
+    def _add_model(self) -> None:
+        from asynccoder_tui.services import models
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+
+        async def save(values: dict[str, Any]) -> Any:
+            return await models.add_model(ctx, models.NewModel(**values))
+
+        self.app.push_screen(ModelEditor(None, save), self._edited("the new model"))
+
+    @on(ModelTable.Toggle)
+    def _toggle_model(self, event: ModelTable.Toggle) -> None:
+        model = self.query_one("#models", ModelTable).models.get(event.name)
+        if model is not None:
+            self.set_model_enabled(model.name, not model.active)
+
+    @work(group="settings-catalog-save", exit_on_error=False)
+    async def set_model_enabled(self, name: str, enabled: bool) -> None:
+        from asynccoder_tui.services import models
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        with self.ctx_app.reporting("change the model"):
+            await models.set_enabled(ctx, name, enabled)
+            state = "enabled" if enabled else "disabled"
+            self.notify(f"{safe(name, 40)} {state}", title="Settings")
+            self.reload_catalog()
+
+    @on(AgentTable.Edit)
+    def _edit_agent(self, event: AgentTable.Edit) -> None:
+        self.open_agent_editor(event.name)
+
+    @work(group="settings-catalog-open", exclusive=True, exit_on_error=False)
+    async def open_agent_editor(self, name: str) -> None:
+        from asynccoder_tui.services import agents, models
+
+        ctx = self.ctx_app.context
+        agent = self.query_one("#agents", AgentTable).agents.get(name)
+        if ctx is None or agent is None:
+            return
+        with self.ctx_app.reporting("open the agent"):
+            enabled = [m.name for m in await models.list_models(ctx)]
+
+            async def save(values: dict[str, Any]) -> Any:
+                return await agents.update_agent(ctx, agent.name, agents.AgentEdit(**values))
+
+            editor = AgentEditor(agent, enabled, agents.CHOOSABLE_TOOLS, save)
+            self.app.push_screen(editor, self._edited(safe(agent.name, 40)))

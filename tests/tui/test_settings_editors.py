@@ -1,0 +1,124 @@
+"""Settings: models' prices and agents' roles edited from the keyboard, saved to the database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+from textual.widgets import Checkbox, Input, Static, TextArea
+
+from asynccoder_tui.tui.app import AsyncCoderApp
+from asynccoder_tui.tui.screens.agent_editor import AgentEditor, AgentTable
+from asynccoder_tui.tui.screens.model_editor import ModelEditor, ModelTable
+from asynccoder_tui.tui.screens.settings import SettingsScreen
+
+from .conftest import ready, screen_text, until
+
+
+async def _fetchrow(db_url: str, query: str) -> Any:
+    conn = await asyncpg.connect(db_url)
+    try:
+        return await conn.fetchrow(query)
+    finally:
+        await conn.close()
+
+
+async def _settings(app: AsyncCoderApp, pilot: Any) -> SettingsScreen:
+    await ready(app, pilot)
+    await pilot.press("comma")
+    await until(pilot, lambda: isinstance(app.screen, SettingsScreen), what="settings")
+    screen = app.screen
+    assert isinstance(screen, SettingsScreen)
+    await until(pilot, lambda: screen.query_one("#agents", AgentTable).row_count > 0, what="rows")
+    return screen
+
+
+async def test_price_edited_from_the_keyboard_is_saved(ui_settings: Any, db_url: str) -> None:
+    app = AsyncCoderApp(ui_settings(worker_concurrency=0))
+    async with app.run_test(size=(150, 50)) as pilot:
+        screen = await _settings(app, pilot)
+        table = screen.query_one("#models", ModelTable)
+        await pilot.press("ctrl+o")
+        assert table.has_focus and table.selected == "claude-haiku-4-5"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ModelEditor), what="the editor")
+        editor = app.screen
+        assert editor.query_one("#input_price", Input).value == "1"
+        await pilot.press("home", "ctrl+k", "minus", "1", "ctrl+s")
+        error = editor.query_one("#editor-error", Static)
+        await until(pilot, lambda: error.has_class("-shown"), what="the refusal")
+        assert "cannot be negative" in str(error.render())
+        assert app.screen is editor
+        await pilot.press("home", "ctrl+k", *"0.8", "tab", "home", "ctrl+k", *"4.5", "enter")
+        await until(pilot, lambda: app.screen is screen, what="the editor to close")
+        row = await _fetchrow(
+            db_url,
+            "SELECT input_price, output_price FROM ai_models WHERE name = 'claude-haiku-4-5'",
+        )
+        assert (row[0], row[1]) == (Decimal("0.8"), Decimal("4.5"))
+        await until(pilot, lambda: table.models["claude-haiku-4-5"].input_price == Decimal("0.8"))
+        audit = await _fetchrow(db_url, "SELECT action, resource_id FROM audit_logs")
+        assert tuple(audit) == ("ai_model.changed", "claude-haiku-4-5")
+
+        # space disables the selected model; the default-model choice no longer offers it.
+        assert table.has_focus
+        await pilot.press("space")
+        await until(pilot, lambda: not table.models["claude-haiku-4-5"].active, what="disabled")
+        row = await _fetchrow(
+            db_url, "SELECT active FROM ai_models WHERE name = 'claude-haiku-4-5'"
+        )
+        assert row[0] is False
+
+        # a adds a model: a local one needs its base URL.
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ModelEditor), what="the add dialog")
+        editor = app.screen
+        await pilot.press(*"qwen3:8b", "ctrl+s")
+        error = editor.query_one("#editor-error", Static)
+        await until(pilot, lambda: error.has_class("-shown"), what="the refusal")
+        assert "base URL" in str(error.render())
+        editor.query_one("#base_url", Input).focus()
+        await pilot.press(*"http://localhost:11434/v1", "enter")
+        await until(pilot, lambda: "qwen3:8b" in table.models, what="the new model")
+        row = await _fetchrow(db_url, "SELECT provider FROM ai_models WHERE name = 'qwen3:8b'")
+        assert row[0] == "openai_compatible"
+
+
+async def test_agent_prompt_and_tools_edited_from_the_keyboard(
+    ui_settings: Any, db_url: str
+) -> None:
+    app = AsyncCoderApp(ui_settings(worker_concurrency=0))
+    async with app.run_test(size=(150, 50)) as pilot:
+        screen = await _settings(app, pilot)
+        table = screen.query_one("#agents", AgentTable)
+        await pilot.press("ctrl+g")
+        assert table.has_focus
+        while table.selected and table.agents[table.selected].kind.value != "coder":
+            await pilot.press("down")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AgentEditor), what="the agent editor")
+        editor = app.screen
+        area = editor.query_one("#system_prompt", TextArea)
+        assert area.has_focus and area.text.startswith("You are a careful software engineer")
+        await pilot.press(*"Be brief. ")
+        # tab: the model choice, then the tool checkboxes in order; uncheck `run`.
+        await pilot.press("tab")
+        while not editor.query_one("#tool-run", Checkbox).has_focus:
+            await pilot.press("tab")
+        await pilot.press("space", "ctrl+s")
+        await until(pilot, lambda: app.screen is screen, what="the editor to close")
+        row = await _fetchrow(
+            db_url, "SELECT system_prompt, allowed_tools FROM agents WHERE kind = 'coder'"
+        )
+        assert row[0].startswith("Be brief. You are a careful software engineer")
+        assert row[1] == ["view", "list_files", "search", "edit", "create", "insert", "finish"]
+        audit = await _fetchrow(db_url, "SELECT action, resource_id FROM audit_logs")
+        assert tuple(audit) == ("agent.changed", "Coder")
+        await until(pilot, lambda: table.agents["Coder"].allowed_tools == row[1], what="reload")
+
+        # The help screen lists the tables' keys beside the screen's own.
+        await pilot.press("question_mark")
+        await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", what="help")
+        text = screen_text(app)
+        assert all(k in text for k in ("Edit model", "Add model", "Edit agent", "Agents"))
