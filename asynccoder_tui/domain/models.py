@@ -149,6 +149,16 @@ class Task(Record):
     """Of a plan's parent: children in the plan (0: not a parent)."""
 
 
+class ReviewMark(Record):
+    """A file of a task's diff marked reviewed, as its content was then (`fingerprint`)."""
+
+    task_id: UUID
+    path: str
+    fingerprint: str
+    user_id: UUID
+    created_at: datetime | None = None
+
+
 class TaskEvent(Record):
     id: int
     task_id: UUID

@@ -1,9 +1,14 @@
-"""Review and publish a task's work: its diff, hunk and file reverts, comments, the pull request.
+"""Review and publish a task's work: its diff, hunk and file reverts, reviewed marks, comments,
+the pull request.
 
 The diff is read from the task's workspace against the commit the task started from, so it
 includes what the agent left uncommitted and what the reviewer reverted. Publishing commits
 what is left, pushes the task branch with the user's token (never on a command line) and
 opens the pull request; the `pull_requests` row is written only once GitHub has made it.
+
+A file marked reviewed is marked as its content was (a fingerprint of it): when the agent, or
+the reviewer's own revert, changes the file again, the mark no longer holds and the file shows
+as changed since review until it is marked again.
 """
 
 from __future__ import annotations
@@ -13,15 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
-from asynccoder_tui.db import audit, pull_requests, repositories, results
+from asynccoder_tui.db import audit, pull_requests, repositories, results, review_marks
 from asynccoder_tui.domain.enums import PullRequestState, TaskStatus
 from asynccoder_tui.domain.errors import ConflictError, InputError, NotFoundError, WorkspaceError
-from asynccoder_tui.domain.models import PullRequest, Repository, Task
+from asynccoder_tui.domain.models import PullRequest, Repository, ReviewMark, Task
 from asynccoder_tui.services import reviews
 from asynccoder_tui.services import tasks as task_service
 from asynccoder_tui.services.context import AppContext
 from asynccoder_tui.services.github import github_client, resolve_token
 from asynccoder_tui.vcs.diff import DiffStats, FileChange, FileDiff
+from asynccoder_tui.vcs.fingerprint import file_fingerprints
 from asynccoder_tui.vcs.git import Git
 from asynccoder_tui.vcs.spec import Workspace
 from asynccoder_tui.vcs.workspace import WorkspaceManager
@@ -92,6 +98,72 @@ async def reject_file(ctx: AppContext, task_id: UUID, path: str) -> None:
     task = await task_service.get_task(ctx, task_id)
     _editable(task)
     await workspace_manager(ctx).revert_file(await task_workspace(ctx, task), path)
+
+
+@dataclass(frozen=True)
+class FileReviewState:
+    """A changed file's review state: its content's fingerprint now and what the marks say."""
+
+    fingerprint: str
+    reviewed: bool
+    """Marked reviewed as it is now."""
+    stale: bool
+    """Marked reviewed once, and changed since."""
+
+
+def _check_mark_path(path: str) -> None:
+    if not path or len(path) > 4096 or "\x00" in path:
+        raise InputError("that is not a path of this task's diff", hint="reload the diff")
+
+
+async def mark_reviewed(
+    ctx: AppContext, task_id: UUID, path: str, *, fingerprint: str | None = None
+) -> str:
+    """Mark `path` reviewed as of `fingerprint` (what the reviewer was shown; by default the
+    file's content now). Returns the fingerprint marked."""
+    _check_mark_path(path)
+    task = await task_service.get_task(ctx, task_id)
+    if fingerprint is None:
+        ws = await task_workspace(ctx, task)
+        change = next(
+            (c for c in await workspace_manager(ctx).diff_files(ws) if c.path == path), None
+        )
+        if change is None:
+            raise InputError(f"{path!r} has no changes in this task", hint="reload the diff")
+        fingerprint = (await file_fingerprints(ws.path, [change]))[path]
+    if not 1 <= len(fingerprint) <= 128:
+        raise InputError("the file's fingerprint is not valid", hint="reload the diff")
+    await review_marks.add_mark(ctx.db.pool, task.id, path, fingerprint, ctx.user.id)
+    return fingerprint
+
+
+async def unmark_reviewed(ctx: AppContext, task_id: UUID, path: str) -> int:
+    """Take back `path`'s reviewed marks (of any content); returns how many there were."""
+    _check_mark_path(path)
+    task = await task_service.get_task(ctx, task_id)
+    return await review_marks.remove_marks(ctx.db.pool, task.id, path)
+
+
+async def list_review_marks(ctx: AppContext, task_id: UUID) -> list[ReviewMark]:
+    task = await task_service.get_task(ctx, task_id)
+    return await review_marks.list_marks(ctx.db.pool, task.id)
+
+
+async def review_states(
+    ctx: AppContext, task_id: UUID, changes: list[FileChange]
+) -> dict[str, FileReviewState]:
+    """Each changed file's fingerprint now and whether a mark holds for it (reads the files)."""
+    task = await task_service.get_task(ctx, task_id)
+    ws = await task_workspace(ctx, task)
+    prints = await file_fingerprints(ws.path, changes)
+    marked: dict[str, set[str]] = {}
+    for mark in await review_marks.list_marks(ctx.db.pool, task.id):
+        marked.setdefault(mark.path, set()).add(mark.fingerprint)
+    states = {}
+    for path, now in prints.items():
+        seen = marked.get(path, set())
+        states[path] = FileReviewState(now, now in seen, bool(seen) and now not in seen)
+    return states
 
 
 @dataclass(frozen=True)

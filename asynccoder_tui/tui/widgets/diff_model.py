@@ -213,6 +213,8 @@ class FileLayout:
     hunks: list[HunkLayout] | None = None
     requested: bool = False
     reviewed: bool = False
+    review_stale: bool = False
+    """Marked reviewed once, and the file changed since (shown until marked again)."""
     rejected: set[int] = field(default_factory=set)
     generation: int = 0
     """Bumped on every change that alters how the file's rows look (strip cache key)."""

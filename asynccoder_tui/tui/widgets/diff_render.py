@@ -65,6 +65,7 @@ STYLE_NAMES = (
     "base",
     "file-header",
     "file-reviewed",
+    "file-review-stale",
     "file-rejected",
     "kind",
     "meta",
@@ -92,6 +93,7 @@ OVERLAY_STYLES = (
     "stat-added",
     "stat-removed",
     "file-reviewed",
+    "file-review-stale",
     "file-rejected",
 )
 """Styles laid over a row's own style: only their colour and attributes count."""
@@ -184,6 +186,8 @@ class DiffPainter:
             right.append(f"✗ {len(layout.rejected)} rejected  ", s["file-rejected"])
         if layout.reviewed:
             right.append("✓ reviewed  ", s["file-reviewed"])
+        elif layout.review_stale:
+            right.append("✓ reviewed, changed since  ", s["file-review-stale"])
         right.append(f"{position + 1}/{count} ")
         gap = self.width - text.cell_len - right.cell_len
         if gap > 0:

@@ -95,6 +95,7 @@ class DiffView(DiffNavigation, can_focus=True):
         &:focus { background-tint: $foreground 3%; }
         & > .diff-view--file-header { background: $panel; color: $foreground; text-style: bold; }
         & > .diff-view--file-reviewed { color: $success; }
+        & > .diff-view--file-review-stale { color: $warning; }
         & > .diff-view--file-rejected { color: $error; }
         & > .diff-view--kind { color: $accent; text-style: bold; }
         & > .diff-view--meta { color: $text-muted; text-style: italic; }
@@ -186,6 +187,13 @@ class DiffView(DiffNavigation, can_focus=True):
     def is_reviewed(self, path: str) -> bool:
         return self._files[self._by_path[path]].reviewed
 
+    def is_review_stale(self, path: str) -> bool:
+        return self._files[self._by_path[path]].review_stale
+
+    @property
+    def reviewed_count(self) -> int:
+        return sum(1 for f in self._files if f.reviewed)
+
     def is_loaded(self, path: str) -> bool:
         return self._files[self._by_path[path]].hunks is not None
 
@@ -239,12 +247,14 @@ class DiffView(DiffNavigation, can_focus=True):
             target.discard(hunk_index)
         self._changed()
 
-    def set_file_reviewed(self, path: str, reviewed: bool) -> None:
-        """Set a file's reviewed mark from outside (no message is posted)."""
+    def set_file_reviewed(self, path: str, reviewed: bool, *, stale: bool = False) -> None:
+        """Set a file's reviewed mark from outside (no message is posted); `stale`: it was
+        marked, and has changed since."""
         index = self._by_path.get(path)
         if index is None:
             return
         self._files[index].reviewed = reviewed
+        self._files[index].review_stale = stale and not reviewed
         self._changed()
 
     # -- layout -----------------------------------------------------------------------------
@@ -454,6 +464,7 @@ class DiffView(DiffNavigation, can_focus=True):
             return
         file = current[0]
         file.reviewed = not file.reviewed
+        file.review_stale = False
         self._changed()
         self.post_message(self.FileReviewed(self, file.entry.path, file.reviewed))
 

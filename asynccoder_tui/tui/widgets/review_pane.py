@@ -5,10 +5,15 @@ asks for them (as the file nears the screen). Rejecting a hunk reverts it in the
 workspace through the review service, then re-reads that file, so what is shown is always what
 the workspace holds. Comments on hunks are collected here and sent to the agent together as
 one follow-up (`s`); `p` opens the pull-request dialog.
+
+A file marked reviewed (`m` in the diff view) is saved with the fingerprint of the content the
+reviewer was shown; when the file list is read, each file's marks are checked against its
+content now, and a file changed since its review says so.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -80,6 +85,11 @@ class ReviewPane(Vertical):
         self.hunks: dict[str, list[Any]] = {}
         """The review service's hunks of each loaded file (id, header, line numbers)."""
         self.comments: list[Any] = []
+        self.changes: list[Any] = []
+        """The version-control `FileChange`s of the files shown."""
+        self.fingerprints: dict[str, str] = {}
+        """Each shown file's content fingerprint, as last read (what a mark is saved with)."""
+        self._mark_lock = asyncio.Lock()
         self._generation = 0
         self._note: Text | str | None = None
         """Shown instead of the file summary while there is no diff to show (and why)."""
@@ -152,6 +162,9 @@ class ReviewPane(Vertical):
             " ",
             (f"-{removed}", "red"),
         )
+        reviewed = self.view.reviewed_count
+        if reviewed:
+            line.append(f"  ·  {reviewed}/{len(files)} reviewed", style="green")
         if self.comments:
             line.append(f"  ·  {len(self.comments)} comment(s) to send (s)", style="yellow")
         if task.pr_url:
@@ -193,11 +206,32 @@ class ReviewPane(Vertical):
         ):
             return
         self.hunks = {}
+        self.changes = list(changes)
+        self.fingerprints = {}
         self.view.set_files([to_diff_file(c) for c in changes])
         self.load_review(task.id, generation)
+        if changes:
+            self.load_marks(task.id, generation)
         if not changes:
             self._say("No changes yet." if not task.status.is_final else "No changes.")
         else:
+            self._show_summary()
+
+    @work(group="diff-marks", exclusive=True, exit_on_error=False)
+    async def load_marks(self, task_id: UUID, generation: int) -> None:
+        """Show which files are marked reviewed as they are now (and which changed since)."""
+        from asynccoder_tui.services import review
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        with self.ctx_app.reporting("read the reviewed marks"):
+            states = await review.review_states(ctx, task_id, self.changes)
+            if generation != self._generation or self.task_id != task_id:
+                return
+            for path, state in states.items():
+                self.fingerprints[path] = state.fingerprint
+                self.view.set_file_reviewed(path, state.reviewed, stale=state.stale)
             self._show_summary()
 
     @work(group="diff-review", exclusive=True, exit_on_error=False)
@@ -339,6 +373,7 @@ class ReviewPane(Vertical):
             self.hunks[path] = list(diff.hunks)
             if diff.hunks or diff.binary:
                 self.view.set_file_hunks(path, to_diff_hunks(diff))
+                self.load_marks(self.task_id, self._generation)  # its content changed
             else:  # the whole file is back to its base: re-read the file list
                 self.load()
 
@@ -402,6 +437,31 @@ class ReviewPane(Vertical):
     @on(DiffView.FileReviewed)
     def _reviewed(self, event: diff_messages.FileReviewed) -> None:
         event.stop()
+        if self.task_id is not None:
+            self.save_mark(self.task_id, event.path, event.reviewed)
+        self._show_summary()
+
+    @work(group="diff-mark-save", exit_on_error=False)
+    async def save_mark(self, task_id: UUID, path: str, reviewed: bool) -> None:
+        """Save (or take back) a reviewed mark; the view already shows it, and goes back to
+        what was saved if the database refuses."""
+        from asynccoder_tui.services import review
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        async with self._mark_lock:  # in the order the user pressed `m`
+            with self.ctx_app.reporting("save the reviewed mark"):
+                if reviewed:
+                    self.fingerprints[path] = await review.mark_reviewed(
+                        ctx, task_id, path, fingerprint=self.fingerprints.get(path)
+                    )
+                else:
+                    await review.unmark_reviewed(ctx, task_id, path)
+                return  # saved
+        if self.task_id == task_id:  # not saved: show what the database holds
+            self.view.set_file_reviewed(path, not reviewed)
+            self._show_summary()
 
     @on(DiffView.OpenInEditor)
     def _open_editor(self, event: diff_messages.OpenInEditor) -> None:
