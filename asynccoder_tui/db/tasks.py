@@ -28,9 +28,11 @@ COLUMNS = """t.id, t.owner_id, t.repository_id, t.parent_id, t.model, t.provider
     (SELECT p.state FROM pull_requests p WHERE p.task_id = t.id
       ORDER BY p.created_at DESC LIMIT 1) AS pr_state"""
 
-# A plan's progress: its children (those placed in the plan) and how many have completed. One
-# probe of `tasks_children` a row, made after the page's rows are chosen.
-PROGRESS_COLUMNS = "coalesce(k.done, 0) AS children_done, coalesce(k.total, 0) AS children_total"
+# What the screens read beyond `COLUMNS`: when the task last changed visibly (the "updated"
+# sort), and a plan's progress: its children (those placed in the plan) and how many have
+# completed, one probe of the children's index a row, made after the page's rows are chosen.
+PROGRESS_COLUMNS = """t.changed_at, coalesce(k.done, 0) AS children_done,
+    coalesce(k.total, 0) AS children_total"""
 PROGRESS_JOIN = """LEFT JOIN LATERAL (
         SELECT count(*) FILTER (WHERE c.status = 'completed')::int AS done, count(*)::int AS total
         FROM tasks c WHERE c.parent_id = t.id AND c.plan_position IS NOT NULL) k ON true"""
@@ -122,7 +124,7 @@ _ORDER: dict[TaskSort, tuple[str, str]] = {
         "(task_status_rank(t.status), t.created_at, t.id)",
     ),
     TaskSort.COST: ("t.cost DESC, t.id DESC", "(t.cost, t.id)"),
-    TaskSort.UPDATED: ("t.updated_at DESC, t.id DESC", "(t.updated_at, t.id)"),
+    TaskSort.UPDATED: ("t.changed_at DESC, t.id DESC", "(t.changed_at, t.id)"),
 }
 
 
@@ -133,7 +135,7 @@ def _cursor_values(after: TaskPageCursor) -> list[tuple[Any, str]]:
     if after.sort is TaskSort.COST:
         return [(after.cost, "numeric"), (after.id, "uuid")]
     if after.sort is TaskSort.UPDATED:
-        return [(after.updated_at or after.created_at, "timestamptz"), (after.id, "uuid")]
+        return [(after.changed_at or after.created_at, "timestamptz"), (after.id, "uuid")]
     return [(after.created_at, "timestamptz"), (after.id, "uuid")]
 
 

@@ -143,6 +143,9 @@ class Task(Record):
     updated_at: datetime | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    changed_at: datetime | None = None
+    """Last visible change: status, cost, diff size or title (read by the task list and
+    `get_task`; an event append or a lease renewal is no such change)."""
     children_done: int = 0
     """Of a plan's parent: children completed (read by the task list and `get_task`)."""
     children_total: int = 0

@@ -27,7 +27,7 @@ class TaskSort(StrEnum):
     COST = "cost"
     """Highest cost first; equal costs by id."""
     UPDATED = "updated"
-    """Changed most recently first."""
+    """Changed most recently first: status, cost, diff size or title (`Task.changed_at`)."""
 
     @property
     def descending(self) -> bool:
@@ -55,14 +55,14 @@ SortKey = tuple[object, ...]
 @dataclass(frozen=True)
 class TaskPageCursor:
     """Keyset position: the sort values of the last row seen (`created_at` and `id` always;
-    `rank`, `cost` or `updated_at` for the sorts that lead with them)."""
+    `rank`, `cost` or `changed_at` for the sorts that lead with them)."""
 
     created_at: datetime
     id: UUID
     sort: TaskSort = TaskSort.NEWEST
     rank: int = 0
     cost: Decimal = Decimal(0)
-    updated_at: datetime | None = None
+    changed_at: datetime | None = None
 
     @classmethod
     def after(cls, task: Task, sort: TaskSort = TaskSort.NEWEST) -> TaskPageCursor:
@@ -73,7 +73,7 @@ class TaskPageCursor:
             sort=sort,
             rank=STATUS_RANK[task.status],
             cost=task.cost,
-            updated_at=task.updated_at or task.created_at or _EPOCH,
+            changed_at=task.changed_at or task.created_at or _EPOCH,
         )
 
     @property
@@ -84,7 +84,7 @@ class TaskPageCursor:
         if self.sort is TaskSort.COST:
             return (self.cost, self.id)
         if self.sort is TaskSort.UPDATED:
-            return (self.updated_at or _EPOCH, self.id)
+            return (self.changed_at or _EPOCH, self.id)
         return (self.created_at, self.id)
 
 

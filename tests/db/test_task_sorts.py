@@ -5,7 +5,7 @@ each first page, and a plan parent's progress read with its row."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -53,11 +53,9 @@ async def _insert(pool: asyncpg.Pool, owner: UUID, repo: UUID, n: int, *, offset
         STATUSES,
         n,
     )
-    # updated_at: five distinct values, so that most rows tie with others.
+    # changed_at: few distinct values, so that most rows tie with others.
     await pool.execute(
-        """ALTER TABLE tasks DISABLE TRIGGER tasks_touch;
-           UPDATE tasks SET updated_at = created_at + make_interval(days => (cost * 10)::int);
-           ALTER TABLE tasks ENABLE TRIGGER tasks_touch"""
+        "UPDATE tasks SET changed_at = created_at + make_interval(days => (cost * 10)::int)"
     )
 
 
@@ -113,7 +111,7 @@ async def test_sort_orders_mean_what_they_say(pool: asyncpg.Pool) -> None:
     assert [t.created_at for t in running] == sorted((t.created_at for t in running), reverse=True)
     costs = [t.cost for t in await first(TaskSort.COST)]
     assert costs == sorted(costs, reverse=True) and costs[0] == Decimal("0.3")
-    updated = [t.updated_at for t in await first(TaskSort.UPDATED)]
+    updated = [t.changed_at for t in await first(TaskSort.UPDATED)]
     assert updated == sorted(updated, reverse=True)  # type: ignore[type-var]
 
 
@@ -173,7 +171,7 @@ INDEXES = {
     TaskSort.OLDEST: "tasks_owner_created",
     TaskSort.STATUS: "tasks_owner_status_rank",
     TaskSort.COST: "tasks_owner_cost",
-    TaskSort.UPDATED: "tasks_owner_updated",
+    TaskSort.UPDATED: "tasks_owner_changed",
 }
 
 
@@ -263,14 +261,33 @@ async def test_plan_parent_shows_children_done_and_total(pool: asyncpg.Pool) -> 
     assert found.children_total == 5
 
 
-async def test_updated_sort_follows_changes(pool: asyncpg.Pool) -> None:
+async def test_updated_sort_follows_visible_changes_only(pool: asyncpg.Pool) -> None:
+    """A status, cost, diff or title change moves a task to the top of "updated"; an event
+    append or a lease renewal (which move updated_at) does not."""
     owner, repo = await _setup(pool)
     await _insert(pool, owner, repo, 10)
-    oldest = (await tasks.list_tasks(pool, owner, filters=TaskFilter(sort=TaskSort.OLDEST)))[0]
+    by_age = await tasks.list_tasks(pool, owner, filters=TaskFilter(sort=TaskSort.OLDEST))
+    quiet, loud = by_age[0], by_age[1]
+
+    async def top() -> UUID:
+        page = await tasks.list_tasks(
+            pool, owner, filters=TaskFilter(sort=TaskSort.UPDATED), limit=1
+        )
+        return page[0].id
+
+    await pool.execute("UPDATE tasks SET event_seq = event_seq + 5 WHERE id = $1", quiet.id)
     await pool.execute(
-        "UPDATE tasks SET title = 'touched', updated_at = $2 WHERE id = $1",
-        oldest.id,
-        datetime.now(UTC) + timedelta(days=400),
+        "UPDATE tasks SET lease_expires_at = now() + interval '1 hour' WHERE id = $1", quiet.id
     )
-    top = await tasks.list_tasks(pool, owner, filters=TaskFilter(sort=TaskSort.UPDATED), limit=1)
-    assert top[0].id == oldest.id and top[0].title == "touched"
+    assert await top() != quiet.id
+    again = await tasks.get_task(pool, quiet.id)
+    assert again.changed_at == quiet.changed_at and again.updated_at != quiet.updated_at
+    for change in (
+        "title = 'renamed'",
+        "cost = cost + 1",
+        "lines_added = lines_added + 3",
+        "status = 'cancelled'",
+    ):
+        target = loud if (await top()) != loud.id else quiet
+        await pool.execute(f"UPDATE tasks SET {change} WHERE id = $1", target.id)
+        assert await top() == target.id, change

@@ -3,10 +3,36 @@
 --
 -- newest and oldest use tasks_owner_created (forwards and backwards). status orders by
 -- task_status_rank() (running, queued, failed, cancelled, completed), then newest; cost by
--- cost, then id; updated by updated_at, then id. Indexing updated_at means an update of a task
--- row (an event append, a lease renewal) is no longer a HOT update: each one also writes the
--- task's entries in the other indexes. That is the price of the "recently changed" list; the
--- writes are small and a task's updates are coalesced to about ten a second.
+-- cost, then id; updated by changed_at, then id.
+--
+-- changed_at is when the task last changed in a way the screens are told of (status, cost,
+-- diff size, title: the changes tasks_notify announces). It is not updated_at, which every
+-- update moves: an index on updated_at would make each event append and lease renewal a
+-- non-HOT update, writing an entry into every index of the table, several times a second for
+-- each running task. Those updates leave changed_at alone and stay HOT. (The cost index does
+-- make a usage update non-HOT: one a provider call.)
+
+ALTER TABLE tasks ADD COLUMN changed_at timestamptz;
+ALTER TABLE tasks DISABLE TRIGGER USER;  -- keep updated_at and announce nothing
+UPDATE tasks SET changed_at = updated_at;
+ALTER TABLE tasks ENABLE TRIGGER USER;
+ALTER TABLE tasks ALTER COLUMN changed_at SET DEFAULT now(),
+                  ALTER COLUMN changed_at SET NOT NULL;
+
+CREATE FUNCTION touch_changed_at() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.changed_at := now();
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER tasks_changed BEFORE UPDATE ON tasks
+    FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status
+          OR OLD.cost IS DISTINCT FROM NEW.cost
+          OR OLD.lines_added IS DISTINCT FROM NEW.lines_added
+          OR OLD.lines_removed IS DISTINCT FROM NEW.lines_removed
+          OR OLD.title IS DISTINCT FROM NEW.title)
+    EXECUTE FUNCTION touch_changed_at();
 
 CREATE FUNCTION task_status_rank(status text) RETURNS smallint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -16,7 +42,7 @@ CREATE FUNCTION task_status_rank(status text) RETURNS smallint
 CREATE INDEX tasks_owner_status_rank
     ON tasks (owner_id, task_status_rank(status) DESC, created_at DESC, id DESC);
 CREATE INDEX tasks_owner_cost ON tasks (owner_id, cost DESC, id DESC);
-CREATE INDEX tasks_owner_updated ON tasks (owner_id, updated_at DESC, id DESC);
+CREATE INDEX tasks_owner_changed ON tasks (owner_id, changed_at DESC, id DESC);
 
 -- A file of a task's diff marked reviewed, as it was when marked: the fingerprint is a digest
 -- of the file's content then. A mark whose fingerprint differs from the file's current one is
