@@ -6,7 +6,9 @@
   common tool-chain folders of the real home (`~/.cargo/bin`, `~/.pyenv`, `~/.nvm`...) mounted
   back read-only; Async Coder's own data, config, cache and state folders hidden (the key
   file, the database files, other workspaces); the repository's git folder read-only, so
-  `git status` and `git log` work;
+  `git status` and `git log` work; the host's password hashes, sudo rules and SSH host
+  keys covered by the null device, which reads as nothing or not at all (root in the sandbox
+  could read them otherwise);
 - no network unless allowed (its own network namespace with only a loopback), its own pid,
   IPC and UTS namespaces, a new session (no terminal injection), all capabilities dropped;
 - an environment without API keys, tokens or passwords (an allow-list, not a deny-list);
@@ -25,6 +27,7 @@ environment, time limit, process limit and tree kill, but no file-system or netw
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -56,6 +59,19 @@ _HOME_TOOLCHAINS = (
     "go/bin", "go/pkg/mod", ".bun/bin", ".deno/bin", ".volta", ".asdf",
 )  # fmt: skip
 _SANDBOX_NAME = "asynccoder-sandbox"
+# Host files with secrets that file modes alone guard, and so not from root: each is covered by
+# the null device inside the sandbox.
+_HOST_SECRET_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
+                      "/etc/sudoers", "/etc/security/opasswd")  # fmt: skip
+_HOST_SECRET_GLOBS = (("/etc/ssh", "ssh_host_*_key"), ("/etc/sudoers.d", "*"))
+
+
+def _host_secret_files() -> list[str]:
+    found = [p for p in _HOST_SECRET_FILES if os.path.isfile(p)]
+    for folder, pattern in _HOST_SECRET_GLOBS:
+        with contextlib.suppress(OSError):
+            found += sorted(str(p) for p in Path(folder).glob(pattern) if p.is_file())
+    return found
 
 
 def sandbox_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -243,6 +259,8 @@ class BwrapRunner(_Runner):
         for hidden in self.hidden_paths:
             if hidden.is_dir():
                 argv += ["--tmpfs", str(hidden)]
+        for secret in _host_secret_files():
+            argv += ["--ro-bind", "/dev/null", secret]
         for path in self.readonly_paths:
             if path.exists():
                 argv += ["--ro-bind", str(path), str(path)]

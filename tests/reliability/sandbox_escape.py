@@ -174,6 +174,10 @@ def attempts(ctx: _Context) -> list[Attempt]:
         Attempt("write into Async Coder's data folder", f"echo pwned > {data}/{m}; ls -a {data}",
                 _absent(lambda c: c.manager.paths.data_dir / c.marker, "written in the data dir")),
         Attempt("read the user's private key", "cat ~/.ssh/id_rsa; cat /root/.ssh/id_rsa", _not_read),
+        Attempt("read the host's password hashes and SSH host keys",
+                "cat /etc/shadow /etc/gshadow /etc/ssh/ssh_host_*_key; echo READ-DONE",
+                lambda out, c: "a host secret was read"
+                if any(s in out for s in ("root:", "PRIVATE KEY")) else None),
         Attempt("read the token encryption key", f"cat {data}/secret.key; ls -la {data}",
                 lambda out, c: "the key file was read" if c.key in out else None),
         Attempt("read the database files", f"ls {data}/pgdata && echo LISTED",
