@@ -28,6 +28,20 @@ def _main(app: AsyncCoderApp) -> MainScreen:
     return app.main_screen
 
 
+def _settings_table(table: str) -> Callable[[AsyncCoderApp], Any]:
+    """Open settings (unless it is open) with the cursor in its models or agents table."""
+
+    def run(app: AsyncCoderApp) -> Any:
+        from asynccoder_tui.tui.screens.settings import SettingsScreen
+
+        if isinstance(app.screen, SettingsScreen):
+            app.screen.query_one(f"#{table}").focus()
+        else:
+            app.push_screen(SettingsScreen(focus=table))
+
+    return run
+
+
 def _pane(name: str, action: str) -> Callable[[AsyncCoderApp], Any]:
     def run(app: AsyncCoderApp) -> Any:
         main = _main(app)
@@ -93,6 +107,8 @@ COMMANDS: tuple[PaletteCommand, ...] = (
     PaletteCommand("Try the demo", "Sample repository and the scripted model, offline", lambda app: _main(app).start_demo()),
     PaletteCommand("Usage and credits", "Balance, ledger, cost per model and day", lambda app: app.action_usage(), main_only=False),
     PaletteCommand("Settings", "Keys, defaults, workers, theme", lambda app: app.action_settings(), main_only=False),
+    PaletteCommand("Models and prices", "Settings: edit prices, enable, disable or add models", _settings_table("models"), main_only=False),
+    PaletteCommand("Agents", "Settings: each role's system prompt, default model and tools", _settings_table("agents"), main_only=False),
     PaletteCommand("Help", "Every key binding of this screen", lambda app: app.action_help(), main_only=False),
     PaletteCommand("Quit", "Leave Async Coder", lambda app: app.exit(0), main_only=False),
 )  # fmt: skip

@@ -24,8 +24,17 @@ async def _fetchrow(db_url: str, query: str) -> Any:
         await conn.close()
 
 
+async def _main(app: AsyncCoderApp, pilot: Any) -> None:
+    """The main screen, once the first-run welcome (a fresh database always shows it, sometimes
+    late under load) has come and gone."""
+    await ready(app, pilot, dismiss_welcome=False)
+    await until(pilot, lambda: type(app.screen).__name__ == "WelcomeScreen", what="welcome")
+    await pilot.press("escape")
+    await until(pilot, lambda: app.screen is app.main_screen, what="the main screen")
+
+
 async def _settings(app: AsyncCoderApp, pilot: Any) -> SettingsScreen:
-    await ready(app, pilot)
+    await _main(app, pilot)
     await pilot.press("comma")
     await until(pilot, lambda: isinstance(app.screen, SettingsScreen), what="settings")
     screen = app.screen
@@ -122,3 +131,20 @@ async def test_agent_prompt_and_tools_edited_from_the_keyboard(
         await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", what="help")
         text = screen_text(app)
         assert all(k in text for k in ("Edit model", "Add model", "Edit agent", "Agents"))
+
+
+async def test_palette_opens_settings_at_the_agents_table(ui_settings: Any) -> None:
+    from textual.command import CommandPalette
+
+    app = AsyncCoderApp(ui_settings(worker_concurrency=0))
+    async with app.run_test(size=(150, 50)) as pilot:
+        await _main(app, pilot)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+        await pilot.press(*"Agents")
+        await until(pilot, lambda: "each role's system prompt" in screen_text(app), what="hit")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, SettingsScreen), what="settings")
+        table = app.screen.query_one("#agents", AgentTable)
+        await until(pilot, lambda: table.has_focus, what="the agents table")

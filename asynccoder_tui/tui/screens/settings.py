@@ -47,6 +47,11 @@ class SettingsScreen(Screen[None]):
     ]
     HELP_CLASSES: ClassVar[tuple[type, ...]] = (ModelTable, AgentTable)
 
+    def __init__(self, focus: str | None = None) -> None:
+        """`focus`: "models" or "agents" puts the cursor in that table once it is loaded."""
+        super().__init__()
+        self.initial_focus = focus
+
     DEFAULT_CSS = """
     SettingsScreen #agents {
         height: auto;
@@ -161,6 +166,9 @@ class SettingsScreen(Screen[None]):
                 select.value = ctx.settings.default_model
             self.query_one("#models", ModelTable).show(available)
             self.query_one("#agents", AgentTable).show(await agents.list_agents(ctx))
+            if self.initial_focus in {"models", "agents"}:
+                self.query_one(f"#{self.initial_focus}").focus()
+                self.initial_focus = None
 
     def _masked(self, name: str, text: str) -> None:
         self.query_one(f"#{name}-masked", Static).update(Text(text, style="dim"))
