@@ -14,7 +14,8 @@ from .conftest import ready, screen_text, toasts, until
 
 def _writes(tmp_path, name: str) -> str:
     create = {"name": "create", "arguments": {"path": f"{name}.txt", "content": f"{name}\n"}}
-    return plan_model(tmp_path, [{"text": "Writing.", "tool_calls": [create]}, finish_turn(name)])
+    slowly = {"text": "Writing.", "chunk_chars": 1, "delay": 0.25, "tool_calls": [create]}
+    return plan_model(tmp_path, [slowly, finish_turn(name)])
 
 
 async def test_three_attempts_side_by_side_take_and_pick(ui_settings, make_repo, tmp_path) -> None:
@@ -35,14 +36,6 @@ async def test_three_attempts_side_by_side_take_and_pick(ui_settings, make_repo,
             ctx, tasks.SubmitRequest(repository=str(root), prompt="Write"), 3, models=models
         )
 
-        async def finished() -> bool:
-            rows = await attempts.list_attempts(ctx, made[0].id)
-            return all(r.status == "completed" and r.test_exit_code is not None for r in rows)
-
-        for _ in range(600):
-            if await finished():
-                break
-            await pilot.pause(0.1)
         main = app.main_screen
         main.tasks.table.reload()
         await until(pilot, lambda: main.tasks.table.loaded_task(made[0].id) is not None)
@@ -56,6 +49,16 @@ async def test_three_attempts_side_by_side_take_and_pick(ui_settings, make_repo,
         screen = app.screen
         assert isinstance(screen, AttemptsScreen)
         await until(pilot, lambda: len(screen.query(AttemptColumn)) == 3, what="3 columns")
+        # Opened while the attempts run: their columns follow them live until they finish.
+        assert any(r.status != "completed" for r in screen.rows)
+        await until(
+            pilot,
+            lambda: all(r.status == "completed" and r.test_exit_code is not None
+                        for r in screen.rows),
+            timeout=60,
+            what="the attempts to finish, live",
+        )  # fmt: skip
+        await pilot.pause(0.2)
         text = screen_text(app)
         for n in (1, 2, 3):
             assert f"Attempt {n}/3" in text

@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from asynccoder_tui.tui.app import AsyncCoderApp
 
 PREVIEW_LINES = 14
+LIVE_DELAY = 0.5
 EMPTY_PREVIEW = (
     "Taking hunks: mark the attempt that keeps them (m), choose another attempt (h/l), list "
     "its hunks (o), then t takes the highlighted hunk into the marked attempt. Take them "
@@ -143,6 +145,7 @@ class AttemptsScreen(Screen[None]):
         """The attempt hunks are taken into (`m`)."""
         self.hunks: list[AttemptHunk] = []
         self.hunks_of: UUID | None = None
+        self._live_timer: Timer | None = None
 
     @property
     def ctx_app(self) -> AsyncCoderApp:
@@ -180,9 +183,15 @@ class AttemptsScreen(Screen[None]):
             await self._show()
 
     def live_changed(self, task_ids: frozenset[UUID]) -> None:
-        """The main screen heard these tasks changed: re-read if one is ours."""
-        if any(r.id in task_ids for r in self.rows):
-            self.reload()
+        """The main screen heard these tasks changed: re-read if one is ours (at most every
+        `LIVE_DELAY` seconds: a running attempt's transcript grows many times a second)."""
+        if self._live_timer is None and any(r.id in task_ids for r in self.rows):
+
+            def fire() -> None:
+                self._live_timer = None
+                self.reload()
+
+            self._live_timer = self.set_timer(LIVE_DELAY, fire)
 
     async def _show(self) -> None:
         box = self.query_one("#attempt-columns")
