@@ -93,3 +93,25 @@ async def test_skip_the_conflicting_subtask(ctx, settings, make_repo) -> None:
         stopped_child)]["skipped"] is True  # fmt: skip
     # The parent's branch holds the first merge only.
     assert git(root, "show", f"{parent.work_branch}:same.txt") == first
+
+
+async def test_continue_after_merging_by_hand(ctx, settings, make_repo) -> None:
+    import subprocess
+
+    from asynccoder_tui.services.review import workspace_manager
+
+    root = make_repo()
+    parent, view = await _stopped_plan(ctx, settings, root)
+    assert view.problem
+    child = await tasks.get_task(ctx, view.problem["child"])
+    ws = await workspace_manager(ctx).open(parent.id)
+    assert ws is not None and child.work_branch
+    # A person merges the branch in the parent's workspace, resolves and commits.
+    with pytest.raises(subprocess.CalledProcessError):  # the same conflict
+        git(ws.path, "merge", "--no-edit", child.work_branch)
+    (ws.path / "same.txt").write_text("both\n")
+    git(ws.path, "commit", "-qam", "merged by hand")
+
+    done = await plans.resume_plan(ctx, parent.id, "continue")
+    assert done.status == "merged" and (done.done, done.total) == (2, 2)
+    assert git(root, "show", f"{parent.work_branch}:same.txt") == "both\n"
