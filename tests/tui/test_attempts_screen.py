@@ -89,8 +89,14 @@ async def test_three_attempts_side_by_side_take_and_pick(ui_settings, make_repo,
         assert "★ picked" in screen_text(app)
         for other in made[1:]:
             assert await workspace_manager(ctx).open(other.id) is None
-        await pilot.press("escape")
-        assert app.screen is main
+        # d opens the picked attempt's diff in the main screen.
+        await pilot.press("d")
+        await until(pilot, lambda: app.screen is main, what="the main screen")
+        await until(
+            pilot, lambda: main.selected is not None and main.selected.id == made[0].id,
+            what="the picked attempt selected",
+        )  # fmt: skip
+        assert main.focused_pane() == "diff"
 
 
 async def test_a_task_without_attempts_says_so(ui_settings, make_repo) -> None:
