@@ -59,6 +59,12 @@ async def test_three_attempts_with_their_models(ui_settings, make_repo) -> None:
         assert app.context is not None
         demo = await tasks.estimate(app.context, "write a.txt: a", model="scripted:demo")
         assert dialog.estimate.expected_credits == 2 * one + demo.expected_credits
+        # A read-only mode is refused for several attempts before submitting.
+        dialog.query_one("#mode", Select).value = "ask"
+        await until(pilot, lambda: dialog.query_one("#refusal").display, what="the refusal")
+        assert "mode ask changes none" in str(dialog.query_one("#refusal").render())
+        dialog.query_one("#mode", Select).value = "code"
+        await until(pilot, lambda: not dialog.query_one("#refusal").display, what="no refusal")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: app.screen is app.main_screen, what="the dialog to close")
         assert app.context is not None

@@ -355,6 +355,11 @@ class NewTaskScreen(ModalScreen[Task | None]):
                 f"Not enough credits: {what} expected to use {credits(est.expected_credits)} "
                 f"and the balance is {credits(est.balance)}."
             )
+        elif est.count > 1 and mode.read_only:
+            self._refuse_text(
+                f"Several attempts compare code changes: mode {mode.value} changes none."
+                "\n→ choose code, debug or documentation, or one attempt"
+            )
         else:
             self._refuse_text("")
 
