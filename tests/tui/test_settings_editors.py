@@ -79,6 +79,19 @@ async def test_price_edited_from_the_keyboard_is_saved(ui_settings: Any, db_url:
         )
         assert row[0] is False
 
+        # Disabling the default model leaves settings usable: reopened, it still loads.
+        while table.selected != "claude-sonnet-4-5":
+            await pilot.press("down")
+        await pilot.press("space")
+        await until(pilot, lambda: not table.models["claude-sonnet-4-5"].active, what="disabled")
+        await pilot.press("escape", "comma")
+        await until(pilot, lambda: isinstance(app.screen, SettingsScreen), what="settings again")
+        screen = app.screen
+        table = screen.query_one("#models", ModelTable)
+        await until(pilot, lambda: table.row_count > 0, what="the models")
+        await until(pilot, lambda: screen.query_one("#agents", AgentTable).row_count > 0)
+        await pilot.press("ctrl+o")
+
         # a adds a model: a local one needs its base URL.
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, ModelEditor), what="the add dialog")

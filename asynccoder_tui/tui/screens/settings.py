@@ -11,6 +11,7 @@ by `services.models` and `services.agents`, which validate and audit each change
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -146,7 +147,7 @@ class SettingsScreen(Screen[None]):
 
     @work(group="settings-load", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
-        from asynccoder_tui.services import agents, github, models
+        from asynccoder_tui.services import github
         from asynccoder_tui.services.settings import masked
 
         ctx = self.ctx_app.context
@@ -159,13 +160,7 @@ class SettingsScreen(Screen[None]):
             from pydantic import SecretStr
 
             self._masked("github_token", masked(SecretStr(token) if token else None))
-            available = await models.list_models(ctx, active_only=False)
-            select = self.query_one("#default_model", Select)
-            select.set_options([(safe(m.name, 40), m.name) for m in available if m.active])
-            if ctx.settings.default_model in {m.name for m in available}:
-                select.value = ctx.settings.default_model
-            self.query_one("#models", ModelTable).show(available)
-            self.query_one("#agents", AgentTable).show(await agents.list_agents(ctx))
+            await self._show_catalog(ctx, ctx.settings.default_model)
             if self.initial_focus in {"models", "agents"}:
                 self.query_one(f"#{self.initial_focus}").focus()
                 self.initial_focus = None
@@ -284,22 +279,27 @@ class SettingsScreen(Screen[None]):
 
     @work(group="settings-catalog", exclusive=True, exit_on_error=False)
     async def reload_catalog(self) -> None:
-        from asynccoder_tui.services import agents, models
-
         ctx = self.ctx_app.context
         if ctx is None:
             return
         with self.ctx_app.reporting("read the models and agents"):
-            available = await models.list_models(ctx, active_only=False)
-            self.query_one("#models", ModelTable).show(available)
-            self.query_one("#agents", AgentTable).show(await agents.list_agents(ctx))
-            select = self.query_one("#default_model", Select)
-            current = select.value
-            select.set_options([(safe(m.name, 40), m.name) for m in available if m.active])
-            if current in {m.name for m in available if m.active}:
-                select.value = current
+            await self._show_catalog(ctx, self.query_one("#default_model", Select).value)
 
-    def _edited(self, what: str) -> Any:
+    async def _show_catalog(self, ctx: Any, default_model: object) -> None:
+        """Fill the models and agents tables and offer the enabled models as the default
+        (keeping `default_model` chosen while it is enabled)."""
+        from asynccoder_tui.services import agents, models
+
+        available = await models.list_models(ctx, active_only=False)
+        self.query_one("#models", ModelTable).show(available)
+        self.query_one("#agents", AgentTable).show(await agents.list_agents(ctx))
+        enabled = [m.name for m in available if m.active]
+        select = self.query_one("#default_model", Select)
+        select.set_options([(safe(name, 40), name) for name in enabled])
+        if default_model in enabled:
+            select.value = default_model
+
+    def _edited(self, what: str) -> Callable[[object], None]:
         def done(result: object) -> None:
             if result is not None:
                 self.notify(f"Saved {what}; it applies to the next run", title="Settings")
