@@ -3,6 +3,9 @@
 The first frame paints before the database is reached: the services (and everything below
 them) are imported and the database is opened in a worker after mount, while the panes show
 a loading state. If the database cannot be opened the app says so in a banner and retries.
+For that frame the theme is chosen before any stylesheet is parsed (so they are parsed once),
+and only the styles it needs are read; the other screens' styles, the palette's providers and
+the keymap code load after it.
 
 Once connected the app listens to the bus (`tui/live.py`) and forwards live updates to the main
 screen, and runs an in-process worker pool (`worker_concurrency`, 0 disables it) that it stops
