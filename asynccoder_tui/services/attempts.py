@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from uuid import UUID
 
 from asynccoder_tui.db import attempts as attempts_db
 from asynccoder_tui.db import events
 from asynccoder_tui.db.attempts import AttemptRow
-from asynccoder_tui.domain.enums import EventKind, TaskStatus
+from asynccoder_tui.domain.enums import EventKind, TaskMode, TaskStatus
 from asynccoder_tui.domain.errors import ConflictError, InputError, NotFoundError
 from asynccoder_tui.domain.models import Task
 from asynccoder_tui.services import tasks as task_service
@@ -27,6 +28,59 @@ from asynccoder_tui.vcs.review import workspace_git
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 4
+
+
+def attempt_models(text: str, default: str | None, attempts: int) -> list[str | None]:
+    """The model of each attempt: the comma-separated names of `text` in turn, else
+    `default`."""
+    names: list[str | None] = [n.strip() for n in text.split(",") if n.strip()]
+    chosen = names or [default]
+    return [chosen[n % len(chosen)] for n in range(attempts)]
+
+
+@dataclass(frozen=True)
+class SummedCost:
+    low: Decimal
+    expected: Decimal
+    high: Decimal
+    estimated: bool
+
+
+@dataclass(frozen=True)
+class AttemptsEstimate:
+    """What N attempts would cost and hold together (the new-task form's estimate)."""
+
+    count: int
+    cost: SummedCost
+    expected_credits: int
+    hold_credits: int
+    balance: int
+
+    @property
+    def affordable(self) -> bool:
+        return self.balance >= self.expected_credits
+
+
+async def estimate_attempts(
+    ctx: AppContext, prompt: str, models: list[str | None], *, mode: TaskMode = TaskMode.CODE
+) -> AttemptsEstimate:
+    """`task_service.estimate` for each attempt's model, summed (holds capped at the
+    balance, as each submission holds at most what is left)."""
+    each = {m: await task_service.estimate(ctx, prompt, model=m, mode=mode) for m in set(models)}
+    ests = [each[m] for m in models]
+    balance = ests[0].balance
+    return AttemptsEstimate(
+        count=len(ests),
+        cost=SummedCost(
+            low=sum((e.cost.low for e in ests), Decimal(0)),
+            expected=sum((e.cost.expected for e in ests), Decimal(0)),
+            high=sum((e.cost.high for e in ests), Decimal(0)),
+            estimated=any(e.cost.estimated for e in ests),
+        ),
+        expected_credits=sum(e.expected_credits for e in ests),
+        hold_credits=min(sum(e.hold_credits for e in ests), balance),
+        balance=balance,
+    )
 
 
 async def submit_attempts(

@@ -6,8 +6,9 @@ from __future__ import annotations
 from textual.widgets import Checkbox, Input, Select, TextArea
 
 from asynccoder_tui.domain.enums import TaskMode
+from asynccoder_tui.services.attempts import attempt_models
 from asynccoder_tui.tui.app import AsyncCoderApp
-from asynccoder_tui.tui.screens.new_task import NewTaskScreen, attempt_models
+from asynccoder_tui.tui.screens.new_task import NewTaskScreen
 
 from .conftest import ready, until
 

@@ -11,7 +11,6 @@ queued task (the first attempt of several), or None.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -44,17 +43,7 @@ if TYPE_CHECKING:
 
 ESTIMATE_DELAY = 0.4
 MAX_BRANCHES_SHOWN = 50
-MAX_ATTEMPTS = 4
-ATTEMPT_CHOICES = [("1 (one run)", 1)] + [
-    (f"{n} (best of {n})", n) for n in range(2, MAX_ATTEMPTS + 1)
-]
-
-
-def attempt_models(text: str, default: str | None, attempts: int) -> list[str | None]:
-    """The model of each attempt: the comma-separated names in turn, else `default`."""
-    names: list[str | None] = [n.strip() for n in text.split(",") if n.strip()]
-    chosen = names or [default]
-    return [chosen[n % len(chosen)] for n in range(attempts)]
+ATTEMPT_CHOICES = [("1 (one run)", 1)] + [(f"{n} (best of {n})", n) for n in range(2, 5)]
 
 
 def _price(value: Any) -> str:
@@ -295,6 +284,8 @@ class NewTaskScreen(ModalScreen[Task | None]):
 
     def _models(self, default: str | None) -> list[str | None]:
         text = self.query_one("#attempt-models", Input).value if self.attempts > 1 else ""
+        from asynccoder_tui.services.attempts import attempt_models
+
         return attempt_models(text, default, self.attempts)
 
     def estimate_soon(self) -> None:
@@ -312,7 +303,7 @@ class NewTaskScreen(ModalScreen[Task | None]):
 
     @work(group="new-task-estimate", exclusive=True, exit_on_error=False)
     async def run_estimate(self) -> None:
-        from asynccoder_tui.services import tasks
+        from asynccoder_tui.services import attempts
 
         ctx = self.ctx_app.context
         model = self._choice("#model")
@@ -322,9 +313,7 @@ class NewTaskScreen(ModalScreen[Task | None]):
         mode = self._mode()
         line = self.query_one("#estimate", Static)
         try:
-            models = self._models(model)
-            ests = {m: await tasks.estimate(ctx, prompt, model=m, mode=mode) for m in set(models)}
-            est = _Total([ests[m] for m in models])
+            est = await attempts.estimate_attempts(ctx, prompt, self._models(model), mode=mode)
         except AsyncCoderError as err:
             self.estimate = None
             line.update("")
@@ -435,26 +424,3 @@ class NewTaskScreen(ModalScreen[Task | None]):
             self._submitting = False
             self.query_one("#submit", Button).loading = False
         self.dismiss(task)
-
-
-class _Total:
-    """The estimates of several attempts, summed (the shape the dialog shows)."""
-
-    def __init__(self, estimates: list[Any]) -> None:
-        self.count = len(estimates)
-        self.balance: int = estimates[0].balance
-        self.expected_credits: int = sum(e.expected_credits for e in estimates)
-        self.hold_credits = min(sum(e.hold_credits for e in estimates), self.balance)
-        self.cost = _Cost([e.cost for e in estimates])
-
-    @property
-    def affordable(self) -> bool:
-        return self.balance >= self.expected_credits
-
-
-class _Cost:
-    def __init__(self, costs: list[Any]) -> None:
-        self.estimated = any(c.estimated for c in costs)
-        self.expected = sum((c.expected for c in costs), Decimal(0))
-        self.low = sum((c.low for c in costs), Decimal(0))
-        self.high = sum((c.high for c in costs), Decimal(0))
