@@ -15,6 +15,7 @@ import pytest_textual_snapshot
 from textual.pilot import Pilot
 
 from asynccoder_tui.tui.screens.agent_editor import AgentEditor, AgentTable
+from asynccoder_tui.tui.screens.model_editor import ModelEditor
 
 from .conftest import until
 from .test_snapshots import _app, _connected, _Pinned, _quiet
@@ -47,6 +48,24 @@ def test_agent_editor(snap_compare: Any, ui_settings: Any, db_url: str, fixed_co
             await pilot.press("down")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, AgentEditor), what="the editor")
+        await _quiet(pilot)
+
+    assert snap_compare(app, terminal_size=(150, 50), run_before=run_before)
+
+
+def test_model_editor(snap_compare: Any, ui_settings: Any, db_url: str, fixed_config: None) -> None:
+    app = _app(ui_settings)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _connected(pilot)
+        await until(pilot, lambda: type(app.screen).__name__ == "WelcomeScreen", what="welcome")
+        await pilot.press("escape")
+        await pilot.press("comma")
+        await until(pilot, lambda: type(app.screen).__name__ == "SettingsScreen", what="settings")
+        table = app.screen.query_one("#agents", AgentTable)
+        await until(pilot, lambda: table.row_count > 0, what="the models and agents")
+        await pilot.press("ctrl+o", "down", "down", "down", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ModelEditor), what="the editor")
         await _quiet(pilot)
 
     assert snap_compare(app, terminal_size=(150, 50), run_before=run_before)

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Checkbox, DataTable, Label, Select, Static, Switch, TextArea
+from textual.widgets import Button, Checkbox, DataTable, Label, Select, Static, TextArea
 
 from asynccoder_tui.domain.models import Agent
 from asynccoder_tui.tui.format import safe
@@ -94,14 +94,6 @@ class AgentEditor(EditorDialog[AgentValues, Agent]):
 
     # The app's stylesheet (`.dialog`, `.form-row`...) wins over these; they only add.
     DEFAULT_CSS = """
-    AgentEditor #tools {
-        height: auto;
-        margin: 1 0;
-    }
-    AgentEditor .tools-label {
-        width: 20;
-        color: $text-muted;
-    }
     AgentEditor #tools Checkbox {
         width: auto;
         margin-right: 1;
@@ -138,25 +130,27 @@ class AgentEditor(EditorDialog[AgentValues, Agent]):
             area = TextArea(a.system_prompt, id="system_prompt", soft_wrap=True)
             area.show_line_numbers = False
             yield area
-            with Horizontal(classes="form-row"):
-                yield Label("Default model", classes="form-label")
+            with Horizontal(classes="editor-row"):
+                yield Label("Default model", classes="editor-label")
                 yield Select[str](
                     options,
                     value=a.default_model if a.default_model else Select.NULL,
                     allow_blank=True,
                     prompt="the task's model",
                     id="default_model",
+                    compact=True,
                 )
-            with Horizontal(id="tools"):
-                yield Label("Tools", classes="tools-label")
+            with Horizontal(classes="editor-row", id="tools"):
+                yield Label("Tools", classes="editor-label")
                 for tool in self.tools:
                     yield Checkbox(tool, tool in allowed, id=f"tool-{tool}", compact=True)
-            with Horizontal(classes="form-row"):
-                yield Label("Enabled", classes="form-label")
-                yield Switch(value=a.active, id="active")
-                yield Static(
-                    Text("a disabled role runs with the built-in prompt", style="dim"),
-                    classes="note",
+            with Horizontal(classes="editor-row"):
+                yield Label("Enabled", classes="editor-label")
+                yield Checkbox(
+                    "used by its role's tasks (when off, they run with the built-in prompt)",
+                    a.active,
+                    id="active",
+                    compact=True,
                 )
             yield Static("", id="editor-error")
             with Horizontal(classes="dialog-buttons"):
@@ -175,5 +169,5 @@ class AgentEditor(EditorDialog[AgentValues, Agent]):
             "allowed_tools": [
                 t for t in self.tools if self.query_one(f"#tool-{t}", Checkbox).value
             ],
-            "active": self.query_one("#active", Switch).value,
+            "active": self.query_one("#active", Checkbox).value,
         }

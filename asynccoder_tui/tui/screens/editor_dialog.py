@@ -23,7 +23,10 @@ R = TypeVar("R")
 
 
 class EditorDialog(ModalScreen[R | None], Generic[T, R]):
-    """Subclasses compose the form (with a `Static#editor-error`) and build a `T` from it."""
+    """Subclasses compose the form (with a `Static#editor-error`) and build a `T` from it.
+
+    The app's stylesheet outranks `DEFAULT_CSS`, so the form uses its own classes
+    (`editor-row`, `editor-label`) rather than the shared `form-row` ones."""
 
     DEFAULT_CSS = """
     EditorDialog #editor-error {
@@ -33,6 +36,14 @@ class EditorDialog(ModalScreen[R | None], Generic[T, R]):
     }
     EditorDialog #editor-error.-shown {
         display: block;
+    }
+    EditorDialog .editor-row {
+        height: auto;
+        margin-bottom: 1;
+    }
+    EditorDialog .editor-label {
+        width: 20;
+        color: $text-muted;
     }
     """
 

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, DataTable, Input, Label, Select, Static, Switch
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
 from asynccoder_tui.domain.models import AIModel
 from asynccoder_tui.tui.format import safe
@@ -120,11 +120,8 @@ class ModelEditor(EditorDialog[dict[str, Any], AIModel]):
     typed, keyed as `services.models` expects them."""
 
     DEFAULT_CSS = """
-    ModelEditor .form-row Input {
+    ModelEditor .editor-row Input {
         width: 1fr;
-    }
-    ModelEditor .form-row Switch {
-        width: auto;
     }
     """
 
@@ -142,42 +139,53 @@ class ModelEditor(EditorDialog[dict[str, Any], AIModel]):
                 classes="dialog-help",
             )
             if m is None:
-                with Horizontal(classes="form-row"):
-                    yield Label("Provider", classes="form-label")
+                with Horizontal(classes="editor-row"):
+                    yield Label("Provider", classes="editor-label")
                     yield Select[str](
                         [(label, value) for label, value in PROVIDERS],
                         value="openai_compatible",
                         allow_blank=False,
                         id="provider",
+                        compact=True,
                     )
-                with Horizontal(classes="form-row"):
-                    yield Label("Model id", classes="form-label")
-                    yield Input(placeholder="the provider's id, e.g. qwen3:8b", id="name")
-            with Horizontal(classes="form-row"):
-                yield Label("Display name", classes="form-label")
-                yield Input(m.display_name if m else "", placeholder="optional", id="display_name")
+                with Horizontal(classes="editor-row"):
+                    yield Label("Model id", classes="editor-label")
+                    yield Input(
+                        placeholder="the provider's id, e.g. qwen3:8b", id="name", compact=True
+                    )
+            with Horizontal(classes="editor-row"):
+                yield Label("Display name", classes="editor-label")
+                yield Input(
+                    m.display_name if m else "",
+                    placeholder="optional",
+                    id="display_name",
+                    compact=True,
+                )
             for field, label in PRICES:
-                with Horizontal(classes="form-row"):
-                    yield Label(label, classes="form-label")
+                with Horizontal(classes="editor-row"):
+                    yield Label(label, classes="editor-label")
                     value = price(getattr(m, field)) if m else "0"
-                    yield Input(value, id=field)
-            with Horizontal(classes="form-row"):
-                yield Label("Context window", classes="form-label")
-                yield Input(str(m.context_window if m else 128_000), id="context_window")
-            with Horizontal(classes="form-row"):
-                yield Label("Max output", classes="form-label")
-                yield Input(str(m.max_output if m else 8_192), id="max_output")
-            with Horizontal(classes="form-row"):
-                yield Label("Base URL", classes="form-label")
+                    yield Input(value, id=field, compact=True)
+            with Horizontal(classes="editor-row"):
+                yield Label("Context window", classes="editor-label")
+                yield Input(
+                    str(m.context_window if m else 128_000), id="context_window", compact=True
+                )
+            with Horizontal(classes="editor-row"):
+                yield Label("Max output", classes="editor-label")
+                yield Input(str(m.max_output if m else 8_192), id="max_output", compact=True)
+            with Horizontal(classes="editor-row"):
+                yield Label("Base URL", classes="editor-label")
                 yield Input(
                     (m.base_url or "") if m else "",
                     placeholder="the provider's own; a local server's, e.g. http://localhost:11434/v1",
                     id="base_url",
+                    compact=True,
                 )
             if m is not None:
-                with Horizontal(classes="form-row"):
-                    yield Label("Enabled", classes="form-label")
-                    yield Switch(value=m.active, id="active")
+                with Horizontal(classes="editor-row"):
+                    yield Label("Enabled", classes="editor-label")
+                    yield Checkbox("offered for new tasks", m.active, id="active", compact=True)
             yield Static("", id="editor-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Static("ctrl+s saves · esc cancels", classes="dialog-hint")
@@ -196,5 +204,5 @@ class ModelEditor(EditorDialog[dict[str, Any], AIModel]):
             data["provider"] = str(self.query_one("#provider", Select).value)
             data["name"] = self.query_one("#name", Input).value
         else:
-            data["active"] = self.query_one("#active", Switch).value
+            data["active"] = self.query_one("#active", Checkbox).value
         return data
