@@ -10,7 +10,7 @@ copied into the audit row (only its length): the row says what changed, not the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from asynccoder_tui.agent.tools import ALL_TOOLS
@@ -157,6 +157,9 @@ async def change_agent(
     """Change some fields of an agent (by name or role), keeping the others as they are."""
     agent = await find(ctx, ref)
     edit = edit_of(agent)
+    if edit.allowed_tools is not None and allowed_tools is None:
+        # Kept as they are, except names the agent loop does not know (they never applied).
+        edit = replace(edit, allowed_tools=[t for t in edit.allowed_tools if t in ALL_TOOLS])
     return await update_agent(
         ctx,
         agent.name,

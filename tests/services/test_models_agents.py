@@ -157,3 +157,22 @@ async def test_agent_edit_is_validated_saved_audited_and_read_by_the_next_run(
         assert len(await _audit(ctx)) == count
     finally:
         await ctx.close()
+
+
+async def test_seeded_tool_names_are_the_loops_own(db_url: str, home: Path) -> None:
+    from asynccoder_tui.agent.tools import ALL_TOOLS
+
+    ctx = await AppContext.open(load_settings(database_url=db_url))
+    try:
+        for agent in await agents.list_agents(ctx):
+            assert set(agent.allowed_tools or ()) <= set(ALL_TOOLS), agent.name
+        analyst = await agents.find(ctx, "data_analyst")
+        assert analyst.allowed_tools == ["view", "list_files", "search", "run", "finish"]
+        # A stored name the loop does not know does not block an edit of something else.
+        await ctx.db.pool.execute(
+            "UPDATE agents SET allowed_tools = '{view,old_tool,finish}' WHERE kind = 'planner'"
+        )
+        saved = await agents.change_agent(ctx, "planner", default_model="gpt-5")
+        assert saved.allowed_tools == ["view", "finish"] and saved.default_model == "gpt-5"
+    finally:
+        await ctx.close()
