@@ -84,8 +84,19 @@ def parse_base_url(value: object) -> str | None:
     text = "" if value is None else str(value).strip()
     if not text:
         return None
-    parts = urlsplit(text)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:  # a malformed address (an unclosed `[`, a bad port)
+        parts, host = None, None
+    if (
+        parts is None
+        or parts.scheme not in {"http", "https"}
+        or not host
+        or len(text) > 2000
+        or any(c.isspace() or not c.isprintable() for c in text)
+    ):
         raise InputError(
             f"the base URL {text[:80]!r} is not an http(s) address",
             hint="for example http://localhost:11434/v1",

@@ -79,3 +79,30 @@ async def test_agent_list_and_set_from_the_cli(db_url: str, home: Path, tmp_path
     bad = run("agent", "set", "coder", "--tools", "view,format_disk", env=env)
     assert bad.returncode != 0 and "format_disk" in bad.stderr
     assert run("agent", "set", "nobody", "--model", "gpt-5", env=env).returncode != 0
+
+
+async def test_hostile_catalog_arguments_are_refused_in_words(db_url: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": db_url}
+    binary = tmp_path / "prompt.bin"
+    binary.write_bytes(b"\xff\xfe\x00not text")
+    cases = [
+        (("model", "set-price", "gpt-5", "--input", "Infinity"), "finite"),
+        (("model", "set-price", "gpt-5", "--output", "1e999"), "too large"),
+        (("model", "set-price", "gpt-5", "--input", "0x10"), "not a number"),
+        (("model", "set-price", "\x1b[31mred", "--input", "1"), "unknown model"),
+        (("model", "add", "m1", "--provider", "openai", "--input", "1", "--output", "1",
+          "--base-url", "http://x\x1b[2J/v1"), "not an http(s) address"),
+        (("model", "add", "m2", "--provider", "openai", "--input", "1", "--output", "1",
+          "--context-window", "-5"), "context window"),
+        (("agent", "set", "coder", "--prompt-file", str(binary)), "cannot read the prompt file"),
+        (("agent", "set", "coder", "--prompt-file", str(tmp_path / "missing.md")), "cannot read"),
+        (("agent", "set", "coder"), "nothing to change"),
+        (("agent", "set", "coder", "--model", "\x1b]0;pwned\x07"), "not an enabled model"),
+    ]  # fmt: skip
+    for argv, words in cases:
+        done = run(*argv, env=env)
+        assert done.returncode not in (0, 70), (argv, done.stderr)
+        assert words in done.stderr, (argv, done.stderr)
+        assert "\x1b" not in done.stderr + done.stdout and "Traceback" not in done.stderr
+    row = await _one(db_url, "SELECT count(*) FROM audit_logs")
+    assert row is not None and row[0] == 0

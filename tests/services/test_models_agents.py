@@ -44,6 +44,10 @@ def test_prices_and_providers_that_are_accepted() -> None:
         models.parse_provider("scripted")
     with pytest.raises(InputError, match="http"):
         models.parse_base_url("file:///etc/passwd")
+    for bad in ("http://[::1/v1", "http://localhost:99999/v1", "http://a b/v1", "localhost:8000"):
+        with pytest.raises(InputError, match="http"):
+            models.parse_base_url(bad)
+    assert models.parse_base_url(" http://[::1]:8000/v1 ") == "http://[::1]:8000/v1"
     with pytest.raises(InputError, match="password"):
         models.parse_base_url("http://user:pw@localhost:8000/v1")
 
