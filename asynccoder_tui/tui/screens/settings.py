@@ -48,11 +48,6 @@ class SettingsScreen(Screen[None]):
     ]
     HELP_CLASSES: ClassVar[tuple[type, ...]] = (ModelTable, AgentTable)
 
-    def __init__(self, focus: str | None = None) -> None:
-        """`focus`: "models" or "agents" puts the cursor in that table once it is loaded."""
-        super().__init__()
-        self.initial_focus = focus
-
     DEFAULT_CSS = """
     SettingsScreen #agents {
         height: auto;
@@ -62,6 +57,11 @@ class SettingsScreen(Screen[None]):
         color: $text-muted;
     }
     """
+
+    def __init__(self, focus: str | None = None) -> None:
+        """`focus`: "models" or "agents" puts the cursor in that table once it is loaded."""
+        super().__init__()
+        self.initial_focus = focus
 
     @property
     def ctx_app(self) -> AsyncCoderApp:
