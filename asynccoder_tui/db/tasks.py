@@ -15,7 +15,7 @@ from asynccoder_tui.db.rows import many, one
 from asynccoder_tui.domain.enums import Priority, ProviderKind, TaskMode
 from asynccoder_tui.domain.errors import NotFoundError
 from asynccoder_tui.domain.models import Task
-from asynccoder_tui.domain.queries import TaskFilter, TaskPageCursor, TaskSort
+from asynccoder_tui.domain.queries import STATUS_RANK, TaskFilter, TaskPageCursor, TaskSort
 
 COLUMNS = """t.id, t.owner_id, t.repository_id, t.parent_id, t.model, t.provider, t.agent_kind, t.title, t.prompt,
     t.mode, t.priority, t.status, t.base_branch, t.work_branch, t.attempt, t.max_attempts,
@@ -155,6 +155,10 @@ def _list_query(
         where.append(f"t.repository_id = {arg(f.repository_id, 'uuid')}")
     if f.statuses:
         where.append(f"t.status = ANY({arg([s.value for s in f.statuses], 'text[]')})")
+        if f.sort is TaskSort.STATUS:  # the same, as a range of the status sort's index
+            ranks = [STATUS_RANK[s] for s in f.statuses]
+            low, high = arg(min(ranks), "smallint"), arg(max(ranks), "smallint")
+            where.append(f"task_status_rank(t.status) BETWEEN {low} AND {high}")
     if f.mode is not None:
         where.append(f"t.mode = {arg(f.mode.value, 'text')}")
     if f.text:

@@ -291,3 +291,26 @@ async def test_updated_sort_follows_visible_changes_only(pool: asyncpg.Pool) -> 
         target = loud if (await top()) != loud.id else quiet
         await pool.execute(f"UPDATE tasks SET {change} WHERE id = $1", target.id)
         assert await top() == target.id, change
+
+
+async def test_status_sort_with_a_status_filter_starts_at_that_status(pool: asyncpg.Pool) -> None:
+    """Completed tasks come last in the status sort: filtered to them, the page starts where
+    they start in the index instead of reading past every other status first."""
+    owner, repo = await _setup(pool)
+    await _insert(pool, owner, repo, 120)
+    for statuses in ((TaskStatus.COMPLETED,), (TaskStatus.FAILED, TaskStatus.CANCELLED)):
+        paged = await _all_pages(pool, owner, TaskSort.STATUS, 7, statuses=statuses)
+        assert len(paged) == 24 * len(statuses) and {t.status for t in paged} == set(statuses)
+        assert [t.id for t in paged] == _expected(paged, TaskSort.STATUS)
+    filters = TaskFilter(sort=TaskSort.STATUS, statuses=(TaskStatus.COMPLETED,))
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off;"
+            " SET LOCAL enable_sort = off"
+        )
+        sql, args = tasks._list_query(owner, filters, None, 100)
+        raw = await conn.fetchval("EXPLAIN (FORMAT JSON) " + sql, *args)
+        plan = json.loads(raw) if isinstance(raw, str) else raw
+        scan = _limit_input(plan[0]["Plan"])
+        assert scan is not None and scan["Index Name"] == "tasks_owner_status_rank", plan
+        assert "CASE" in scan["Index Cond"], scan  # the rank range bounds the scan
