@@ -225,14 +225,16 @@ class ReviewPane(Vertical):
         ctx = self.ctx_app.context
         if ctx is None:
             return
-        with self.ctx_app.reporting("read the reviewed marks"):
-            states = await review.review_states(ctx, task_id, self.changes)
-            if generation != self._generation or self.task_id != task_id:
-                return
-            for path, state in states.items():
-                self.fingerprints[path] = state.fingerprint
-                self.view.set_file_reviewed(path, state.reviewed, stale=state.stale)
-            self._show_summary()
+        # Under the marks' lock: a mark being saved is saved before the marks are read.
+        async with self._mark_lock:
+            with self.ctx_app.reporting("read the reviewed marks"):
+                states = await review.review_states(ctx, task_id, self.changes)
+                if generation != self._generation or self.task_id != task_id:
+                    return
+                for path, state in states.items():
+                    self.fingerprints[path] = state.fingerprint
+                    self.view.set_file_reviewed(path, state.reviewed, stale=state.stale)
+                self._show_summary()
 
     @work(group="diff-review", exclusive=True, exit_on_error=False)
     async def load_review(self, task_id: UUID, generation: int) -> None:
@@ -450,6 +452,7 @@ class ReviewPane(Vertical):
         ctx = self.ctx_app.context
         if ctx is None:
             return
+        saved = False
         async with self._mark_lock:  # in the order the user pressed `m`
             with self.ctx_app.reporting("save the reviewed mark"):
                 if reviewed:
@@ -458,9 +461,9 @@ class ReviewPane(Vertical):
                     )
                 else:
                     await review.unmark_reviewed(ctx, task_id, path)
-                return  # saved
-        if self.task_id == task_id:  # not saved: show what the database holds
-            self.view.set_file_reviewed(path, not reviewed)
+                saved = True
+        if self.task_id == task_id:  # what the database holds now (a read may have overlapped)
+            self.view.set_file_reviewed(path, reviewed if saved else not reviewed)
             self._show_summary()
 
     @on(DiffView.OpenInEditor)
