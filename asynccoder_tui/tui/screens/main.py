@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from asynccoder_tui.domain.enums import TaskStatus
 from asynccoder_tui.domain.errors import NotFoundError
@@ -37,6 +37,8 @@ from asynccoder_tui.tui.widgets.banner import Banner
 from asynccoder_tui.tui.widgets.status_header import StatusHeader
 
 if TYPE_CHECKING:
+    from textual.widgets import DataTable
+
     from asynccoder_tui.domain.models import Repository, Task
     from asynccoder_tui.domain.queries import TaskFilter, TaskPageCursor
     from asynccoder_tui.tui.app import AsyncCoderApp
@@ -96,7 +98,10 @@ class MainScreen(TaskActions, GroupActions, Screen[None]):
         # panes themselves, and the modules behind them, come right after it (`_build_panes`).
         yield StatusHeader(id="header")
         yield Banner(id="banner")
-        with Horizontal(id="panes", classes="-wide"):
+        # The layout for the terminal's width from the start: switching it after the first
+        # frame would restyle every pane.
+        width = self.app.size.width
+        with Horizontal(id="panes", classes="-wide" if width >= WIDE_COLUMNS else "-narrow"):
             for column, names in (("left-column", PANES[:2]), ("right-column", PANES[2:])):
                 with Vertical(id=column, classes="column"):
                     for name in names:
@@ -379,15 +384,15 @@ class MainScreen(TaskActions, GroupActions, Screen[None]):
         repo = message.repository
         self.tasks.set_repository(repo.id if repo else None, repo.display_name if repo else None)
 
-    @on(DataTable.RowSelected, "#tasks-table")
-    def _task_opened(self) -> None:
-        """`enter` on a task: read its transcript (the diff pane is one `tab` away)."""
-        self.action_focus_pane("chat")
-
-    @on(DataTable.RowSelected, "#repos-table")
-    def _repository_opened(self) -> None:
-        """`enter` on a repository: its tasks."""
-        self.action_focus_pane("tasks")
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        # A plain handler, not `@on(DataTable.RowSelected, ...)`: the decorator would load the
+        # table's module before the first frame, which has no table yet.
+        if event.data_table.id == "tasks-table":
+            # `enter` on a task: read its transcript (the diff pane is one `tab` away).
+            self.action_focus_pane("chat")
+        elif event.data_table.id == "repos-table":
+            # `enter` on a repository: its tasks.
+            self.action_focus_pane("tasks")
 
     def on_tasks_table_task_highlighted(self, message: TasksTable.TaskHighlighted) -> None:
         task = message.task
