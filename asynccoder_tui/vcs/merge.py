@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asynccoder_tui.domain.errors import ConflictError
 from asynccoder_tui.vcs.git import Git
 from asynccoder_tui.vcs.publish import author_env
 from asynccoder_tui.vcs.refs import validate_branch_name
@@ -85,13 +86,32 @@ def _marked(root: Path, paths: list[str]) -> list[str]:
     return found
 
 
+async def conflicted_files(git: Git, root: Path) -> list[str]:
+    """The unmerged paths whose files still hold conflict markers: a conflict not resolved."""
+    paths = await unmerged_paths(git)
+    return await asyncio.to_thread(_marked, root, paths) if paths else []
+
+
+async def refuse_unresolved_merge(git: Git, root: Path) -> None:
+    """`ConflictError` naming the files while a merge left in the work tree still has conflict
+    markers in them: committing now would conclude the merge with the markers."""
+    conflicted = await conflicted_files(git, root)
+    if conflicted:
+        shown = ", ".join(conflicted[:5]) + (" …" if len(conflicted) > 5 else "")
+        raise ConflictError(
+            f"the workspace has an unresolved merge conflict in {shown}",
+            hint=f"resolve the files in {root}, then try again (a plan stopped by the "
+            "conflict: resume it, or skip the subtask)",
+        )
+
+
 async def conclude_merge(
     git: Git, root: Path, *, author_name: str, author_email: str
 ) -> MergeResult:
     """Commit the merge in progress once its conflicts are resolved in the files; refused
     (naming them) while a conflicted file still holds conflict markers."""
     paths = await unmerged_paths(git)
-    marked = await asyncio.to_thread(_marked, root, paths)
+    marked = await asyncio.to_thread(_marked, root, paths) if paths else []
     if marked:
         return MergeResult(False, conflicts=marked, detail="conflict markers remain")
     if paths:

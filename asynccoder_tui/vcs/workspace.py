@@ -36,7 +36,7 @@ from asynccoder_tui.vcs import orphans, publish, review
 from asynccoder_tui.vcs.diff import DiffStats, FileChange, FileDiff, with_stats
 from asynccoder_tui.vcs.git import Git
 from asynccoder_tui.vcs.locks import HeldFile, RepoLocks
-from asynccoder_tui.vcs.merge import MergeResult, merge_branch
+from asynccoder_tui.vcs.merge import MergeResult, merge_branch, refuse_unresolved_merge
 from asynccoder_tui.vcs.records import RecordStore, WorkspaceRecord
 from asynccoder_tui.vcs.refs import task_branch, validate_branch_name, validate_task_id
 from asynccoder_tui.vcs.remote import fetch_origin
@@ -388,11 +388,16 @@ class WorkspaceManager:
     async def commit(
         self, ws: Workspace, message: str, model_name: str | None = None
     ) -> publish.CommitInfo | None:
-        """Commit all changes (author from settings, `Assisted-by` trailer); None if clean."""
+        """Commit all changes (author from settings, `Assisted-by` trailer); None if clean.
+
+        Refused while a merge left in the workspace (a plan's conflict) still has conflict
+        markers in its files: committing would conclude the merge with them."""
         async with self._in_words(ws, "commit the workspace's changes"):
+            git = self._git(ws)
+            await refuse_unresolved_merge(git, ws.path)
             return await publish.commit(
                 ws,
-                self._git(ws),
+                git,
                 message,
                 author_name=self.author_name,
                 author_email=self.author_email,

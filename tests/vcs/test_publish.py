@@ -330,3 +330,34 @@ async def test_missing_folders_inactive_tasks_and_unknown_folders(
     assert active.path.is_dir()
     left = {o.task_id for o in await manager.find_orphans(active_task_ids={"active"})}
     assert left == {"idle"}
+
+
+async def test_commit_refuses_an_unresolved_merge_conflict(
+    paths: Paths, github_spec: RepoSpec
+) -> None:
+    """A plan's conflict left in the workspace to resolve is never committed with its
+    markers (opening the pull request would have concluded the merge as it stood)."""
+    from asynccoder_tui.domain.errors import ConflictError
+
+    manager = WorkspaceManager(paths, author_name="Ada Bot", author_email="ada@example.com")
+    ws = await manager.prepare(github_spec, task_id="t-conflict", slug="c")
+    git(ws.path, "checkout", "-q", "-b", "other")
+    (ws.path / "README.md").write_text("# One way\n")
+    git(ws.path, "commit", "-q", "-am", "one way")
+    git(ws.path, "checkout", "-q", ws.branch)
+    (ws.path / "README.md").write_text("# Another way\n")
+    git(ws.path, "commit", "-q", "-am", "another way")
+    head = git(ws.path, "rev-parse", "HEAD")
+    with pytest.raises(AssertionError):
+        git(ws.path, "merge", "-q", "other")  # conflicts: the markers stay in README.md
+
+    with pytest.raises(ConflictError, match=r"conflict in README\.md") as refused:
+        await manager.commit(ws, "Publish it", model_name="m")
+    assert refused.value.hint and "resolve" in refused.value.hint
+    assert git(ws.path, "rev-parse", "HEAD") == head
+    assert "<<<<<<<" in (ws.path / "README.md").read_text()
+
+    (ws.path / "README.md").write_text("# Both ways\n")  # resolved: the merge can be committed
+    info = await manager.commit(ws, "Publish it", model_name="m")
+    assert info is not None
+    assert git(ws.path, "rev-parse", "HEAD^2") == git(ws.path, "rev-parse", "other")
