@@ -154,11 +154,13 @@ def _list_query(
     if f.repository_id is not None:
         where.append(f"t.repository_id = {arg(f.repository_id, 'uuid')}")
     if f.statuses:
-        where.append(f"t.status = ANY({arg([s.value for s in f.statuses], 'text[]')})")
-        if f.sort is TaskSort.STATUS:  # the same, as a range of the status sort's index
-            ranks = [STATUS_RANK[s] for s in f.statuses]
-            low, high = arg(min(ranks), "smallint"), arg(max(ranks), "smallint")
-            where.append(f"task_status_rank(t.status) BETWEEN {low} AND {high}")
+        # As a range of the status index (every filter the screens offer is one: active,
+        # completed, failed or cancelled), so that a status few tasks have is found at once.
+        ranks = sorted({STATUS_RANK[s] for s in f.statuses})
+        low, high = arg(ranks[0], "smallint"), arg(ranks[-1], "smallint")
+        where.append(f"task_status_rank(t.status) BETWEEN {low} AND {high}")
+        if len(ranks) != ranks[-1] - ranks[0] + 1:  # a range with gaps: name the statuses
+            where.append(f"t.status = ANY({arg([s.value for s in f.statuses], 'text[]')})")
     if f.mode is not None:
         where.append(f"t.mode = {arg(f.mode.value, 'text')}")
     if f.text:

@@ -286,7 +286,7 @@ async def test_updated_sort_follows_visible_changes_only(pool: asyncpg.Pool) -> 
         "title = 'renamed'",
         "cost = cost + 1",
         "lines_added = lines_added + 3",
-        "status = 'cancelled'",
+        "status = CASE status WHEN 'cancelled' THEN 'failed' ELSE 'cancelled' END",
     ):
         target = loud if (await top()) != loud.id else quiet
         await pool.execute(f"UPDATE tasks SET {change} WHERE id = $1", target.id)
@@ -314,3 +314,33 @@ async def test_status_sort_with_a_status_filter_starts_at_that_status(pool: asyn
         scan = _limit_input(plan[0]["Plan"])
         assert scan is not None and scan["Index Name"] == "tasks_owner_status_rank", plan
         assert "CASE" in scan["Index Cond"], scan  # the rank range bounds the scan
+
+
+def _scans(node: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [node] if node.get("Alias") == "t" and "Scan" in node.get("Node Type", "") else []
+    for sub in node.get("Plans", []):
+        found += _scans(sub)
+    return found
+
+
+@pytest.mark.parametrize("sort", [TaskSort.NEWEST, TaskSort.COST, TaskSort.UPDATED])
+async def test_a_rare_status_is_found_through_the_status_index(
+    pool: asyncpg.Pool, sort: TaskSort
+) -> None:
+    """Thousands of finished tasks and a few active ones: the active filter reads the few
+    from the status index instead of reading down the sort's index past every finished one."""
+    owner, repo = await _setup(pool)
+    await _insert(pool, owner, repo, 3000)
+    await pool.execute(
+        """UPDATE tasks SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL
+           WHERE status <> 'completed' AND title NOT IN ('task 6', 'task 11', 'task 10')"""
+    )
+    await pool.execute("ANALYZE tasks")
+    filters = TaskFilter(sort=sort, statuses=(TaskStatus.QUEUED, TaskStatus.RUNNING))
+    page = await tasks.list_tasks(pool, owner, filters=filters)
+    assert sorted(t.title for t in page) == ["task 10", "task 11", "task 6"]
+    sql, args = tasks._list_query(owner, filters, None, 100)
+    raw = await pool.fetchval("EXPLAIN (FORMAT JSON) " + sql, *args)
+    plan = json.loads(raw) if isinstance(raw, str) else raw
+    scans = _scans(plan[0]["Plan"])
+    assert [s.get("Index Name") for s in scans] == ["tasks_owner_status_rank"], plan
