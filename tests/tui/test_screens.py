@@ -141,3 +141,25 @@ async def test_palette_runs_actions_and_jumps_to_tasks(ui_settings, make_repo) -
         await pilot.pause(0.3)
         await pilot.press("down", "enter")
         await until(pilot, lambda: isinstance(app.screen, UsageScreen), what="the usage screen")
+
+
+async def test_help_scrolls_from_the_keyboard_when_it_does_not_fit(ui_settings) -> None:
+    """On a 160x45 terminal the diff pane's keys are below the fold: the keys scroll there,
+    and no group loses its last rows (S, the last key of the main screen's, was cut off)."""
+    app = AsyncCoderApp(ui_settings())
+    async with app.run_test(size=(160, 45)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        await pilot.pause(0.2)
+        assert "Split/unified" not in screen_text(app)
+        assert "main.skip_subtask" in screen_text(app)
+        await pilot.press("end")
+        await pilot.pause(0.2)
+        assert "Split/unified" in screen_text(app)
+        await pilot.press("home", "j", "j")
+        await pilot.pause(0.2)
+        groups = app.screen.query_one("#help-groups")
+        assert groups.scroll_y > 0
+        await pilot.press("escape")
+        assert app.screen is app.main_screen
