@@ -41,6 +41,9 @@ async def test_usage_screen_shows_balance_ledger_and_charts(ui_settings, make_re
         text = screen_text(app)
         assert f"{10_000 - task.held_credits:,} credits" in text
         assert "hold" in text and "queued 1" in text
+        # The hold took credits out of the balance: it reads as a minus, the grant as a plus.
+        assert f"-{task.held_credits:,}" in text and f"+{task.held_credits:,}" not in text
+        assert "+10,000" in text
         assert "Cost per day" in text and "Tokens per model" in text
         await pilot.press("escape")
         assert app.screen is app.main_screen

@@ -23,6 +23,17 @@ if TYPE_CHECKING:
     from asynccoder_tui.tui.app import AsyncCoderApp
 
 
+def ledger_amount(kind: str, amount: int) -> Text:
+    """A ledger row's amount as its effect on the balance: a hold takes credits out (minus),
+    a release, refund or grant puts them back (plus); a debit takes nothing more from the
+    balance (it is paid out of its hold), so it carries no sign."""
+    if kind == "hold":
+        return Text(f"-{amount:,}", justify="right", style="yellow")
+    if kind == "debit":
+        return Text(f"{amount:,}", justify="right", style="dim")
+    return Text(f"+{amount:,}", justify="right", style="green")
+
+
 class UsageScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,u", "close", "Back", id="usage.close"),
@@ -117,11 +128,10 @@ class UsageScreen(Screen[None]):
         ledger.clear()
         for t in report.ledger:
             when = t.created_at.strftime("%Y-%m-%d %H:%M") if t.created_at else ""
-            sign = "+" if t.amount > 0 else ""
             ledger.add_row(
                 Text(when, style="dim"),
                 Text(t.kind.value),
-                Text(f"{sign}{t.amount:,}", justify="right", style="green" if t.amount > 0 else ""),
+                ledger_amount(t.kind.value, t.amount),
                 Text(credits(t.balance_after), justify="right"),
                 Text(safe(t.description or "", 40), style="dim"),
             )
