@@ -161,3 +161,19 @@ async def test_palette_opens_settings_at_the_agents_table(ui_settings: Any) -> N
         await until(pilot, lambda: isinstance(app.screen, SettingsScreen), what="settings")
         table = app.screen.query_one("#agents", AgentTable)
         await until(pilot, lambda: table.has_focus, what="the agents table")
+
+
+async def test_a_default_model_outside_the_catalog_is_shown_not_loading(ui_settings) -> None:
+    """A default model the catalog does not list (a scripted one, or one disabled since) is
+    shown as the choice, not as "loading…" for ever, and saving leaves it as it is."""
+    from textual.widgets import Select
+
+    app = AsyncCoderApp(ui_settings(default_model="scripted:writer"))
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await _settings(app, pilot)
+        select = screen.query_one("#default_model", Select)
+        await until(pilot, lambda: select.value == "scripted:writer", what="the default model")
+        await pilot.pause(0.1)
+        assert "loading…" not in screen_text(app)
+        assert "scripted:writer" in screen_text(app)
+        assert "default_model" not in screen.changes()

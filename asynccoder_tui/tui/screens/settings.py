@@ -293,10 +293,16 @@ class SettingsScreen(Screen[None]):
         available = await models.list_models(ctx, active_only=False)
         self.query_one("#models", ModelTable).show(available)
         self.query_one("#agents", AgentTable).show(await agents.list_agents(ctx))
-        enabled = [m.name for m in available if m.active]
+        options = [(safe(m.name, 40), m.name) for m in available if m.active]
+        if isinstance(default_model, str) and default_model not in {n for _, n in options}:
+            # Set in the config or environment (a scripted model, one disabled since): shown
+            # as it is, so the choice is not "loading…" and saving does not change it.
+            options.append(
+                (f"{safe(default_model, 40)} (not in the enabled models)", default_model)
+            )
         select = self.query_one("#default_model", Select)
-        select.set_options([(safe(name, 40), name) for name in enabled])
-        if default_model in enabled:
+        select.set_options(options)
+        if isinstance(default_model, str):
             select.value = default_model
 
     def _edited(self, what: str) -> Callable[[object], None]:
