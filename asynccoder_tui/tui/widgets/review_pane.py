@@ -439,12 +439,15 @@ class ReviewPane(Vertical):
     @on(DiffView.FileReviewed)
     def _reviewed(self, event: diff_messages.FileReviewed) -> None:
         event.stop()
-        if self.task_id is not None:
-            self.save_mark(self.task_id, event.path, event.reviewed)
+        if self.task_id is not None:  # marked as the reviewer saw it (the fingerprint read)
+            shown = self.fingerprints.get(event.path)
+            self.save_mark(self.task_id, event.path, event.reviewed, shown)
         self._show_summary()
 
     @work(group="diff-mark-save", exit_on_error=False)
-    async def save_mark(self, task_id: UUID, path: str, reviewed: bool) -> None:
+    async def save_mark(
+        self, task_id: UUID, path: str, reviewed: bool, fingerprint: str | None
+    ) -> None:
         """Save (or take back) a reviewed mark; the view already shows it, and goes back to
         what was saved if the database refuses."""
         from asynccoder_tui.services import review
@@ -456,9 +459,9 @@ class ReviewPane(Vertical):
         async with self._mark_lock:  # in the order the user pressed `m`
             with self.ctx_app.reporting("save the reviewed mark"):
                 if reviewed:
-                    self.fingerprints[path] = await review.mark_reviewed(
-                        ctx, task_id, path, fingerprint=self.fingerprints.get(path)
-                    )
+                    marked = await review.mark_reviewed(ctx, task_id, path, fingerprint=fingerprint)
+                    if self.task_id == task_id:
+                        self.fingerprints.setdefault(path, marked)
                 else:
                     await review.unmark_reviewed(ctx, task_id, path)
                 saved = True
