@@ -185,9 +185,11 @@ class Settings(BaseSettings):
     # interval, a bigint), so a typo cannot stop the queue.
     credits_per_usd: int = Field(default=1000, ge=1, le=1_000_000_000)
     starting_credits: int = Field(default=10_000, ge=0, le=10**15)
-    max_concurrent_tasks_per_user: int = Field(default=4, ge=1, le=100_000)
+    # Running tasks at once per user and per provider, across all workers; 0: no limit (claims
+    # then run side by side instead of one at a time under a lock).
+    max_concurrent_tasks_per_user: int = Field(default=4, ge=0, le=100_000)
     max_submissions_per_minute: int = Field(default=30, ge=1, le=1_000_000)
-    max_concurrent_per_provider: int = Field(default=4, ge=1, le=100_000)
+    max_concurrent_per_provider: int = Field(default=4, ge=0, le=100_000)
     lease_seconds: int = Field(default=30, ge=5, le=86_400)
 
     task_max_steps: int = Field(default=50, ge=1, le=100_000)

@@ -3,10 +3,11 @@
 The tasks table is the queue. A claim (the `claim_tasks` function in the schema) takes queued
 rows whose `run_after` has come, highest priority first, then `run_after`, then age, through
 the partial index `tasks_queue`; per-user and per-provider running limits are exact, because
-claims are serialised by a per-database advisory lock held only for the claim itself. Every
-claim carries its own lease token (`<worker>/<nonce>` in `lease_owner`); everything that
-finishes or bills a task first checks that token, so a run that lost its lease can do neither,
-even when the same worker has claimed the task again since.
+claims are serialised by a per-database advisory lock held only for the claim itself (and only
+when a limit is set). Every claim carries its own lease token (`<worker>/<nonce>` in
+`lease_owner`); everything that finishes or bills a task first checks that token, so a run
+that lost its lease can do neither, even when the same worker has claimed the task again
+since.
 """
 
 from __future__ import annotations
@@ -35,10 +36,14 @@ async def claim(
     *,
     lease_seconds: float,
     limit: int = 1,
-    user_limit: int = 1_000_000,
-    provider_limit: int = 1_000_000,
+    user_limit: int | None = None,
+    provider_limit: int | None = None,
 ) -> list[Task]:
     """Claim up to `limit` runnable tasks for `worker_id`; their attempt count goes up by one.
+
+    `user_limit` and `provider_limit` cap the running tasks of one owner and of one provider
+    (None: no cap). With either set, claims are serialised by a per-database lock, so the caps
+    are exact; with neither, claims run side by side.
 
     Each claimed task's `lease_owner` is a lease token of its own, `<worker_id>/<nonce>`: pass
     it to every lease-checked call for that run. Call outside any transaction (the claim holds

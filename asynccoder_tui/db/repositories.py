@@ -117,9 +117,12 @@ async def list_repositories(
 ) -> list[RepositoryRow]:
     rows = await db.fetch(
         f"""SELECT {_COLUMNS},
+                   -- One count a status, so each reads its own small partial index (the
+                   -- queue's and the running tasks') and never the repository's history.
                    (SELECT count(*) FROM tasks t
-                     WHERE t.repository_id = r.id AND t.status IN ('queued', 'running'))
-                   AS open_tasks
+                     WHERE t.repository_id = r.id AND t.status = 'queued')
+                   + (SELECT count(*) FROM tasks t
+                       WHERE t.repository_id = r.id AND t.status = 'running') AS open_tasks
             FROM repositories r
             WHERE r.owner_id = $1
               AND (r.status = 'active' OR ($2 AND r.status = 'archived'))

@@ -147,8 +147,9 @@ class WorkerPool:
                         self.worker_id,
                         lease_seconds=self.settings.lease_seconds,
                         limit=free,
-                        user_limit=self.settings.max_concurrent_tasks_per_user,
-                        provider_limit=self.settings.max_concurrent_per_provider,
+                        # 0 in the settings: no limit.
+                        user_limit=self.settings.max_concurrent_tasks_per_user or None,
+                        provider_limit=self.settings.max_concurrent_per_provider or None,
                     )
                 except Exception as err:
                     log.warning("claiming tasks failed: %s", err)

@@ -183,3 +183,46 @@ async def test_a_lease_token_is_per_claim(pool) -> None:
     assert not (await queue.renew_lease(pool, first.id, first.lease_owner, 30)).held
     assert not await queue.finish_owned(pool, first.id, first.lease_owner)
     assert (await queue.renew_lease(pool, second.id, second.lease_owner or "", 30)).held
+
+
+async def test_claims_without_limits_run_side_by_side_and_never_share_a_task(pool) -> None:
+    owner, repo = await _owner_and_repo(pool, "zed")
+    await queue.insert_tasks(pool, [_new(owner, repo, f"z{i}") for i in range(120)])
+    # Another session holds the claim lock: a claim with limits would wait for it, one
+    # without takes no lock at all.
+    async with pool.acquire() as holder, holder.transaction():
+        await holder.execute("SELECT pg_advisory_xact_lock(727274001)")
+        free = await asyncio.wait_for(queue.claim(pool, "w", lease_seconds=30, limit=2), 5)
+        assert len(free) == 2
+        limited = asyncio.ensure_future(
+            queue.claim(pool, "w", lease_seconds=30, limit=2, user_limit=100)
+        )
+        await asyncio.sleep(0.3)
+        assert not limited.done(), "a claim with a limit did not wait for the lock"
+    assert len(await limited) == 2
+
+    async def claimer(n: int, batch: int) -> list:
+        got = []
+        while claimed := await queue.claim(pool, f"w{n}", lease_seconds=30, limit=batch):
+            got += claimed
+        return got
+
+    results = await asyncio.gather(*(claimer(n, 1 + n % 3) for n in range(6)))
+    claimed = [t for batch in results for t in batch]
+    assert len(claimed) == 116 and len({t.id for t in claimed}) == 116, "a task claimed twice"
+    assert all(t.lease_owner and t.status is TaskStatus.RUNNING for t in claimed)
+
+
+async def test_a_zero_limit_in_the_settings_is_no_limit(pool) -> None:
+    from asynccoder_tui.config import Settings
+
+    settings = Settings(max_concurrent_tasks_per_user=0, max_concurrent_per_provider=0)
+    assert settings.max_concurrent_tasks_per_user == 0
+    owner, repo = await _owner_and_repo(pool, "max")
+    await queue.insert_tasks(pool, [_new(owner, repo, f"m{i}") for i in range(6)])
+    claimed = await queue.claim(
+        pool, "w", lease_seconds=30, limit=10,
+        user_limit=settings.max_concurrent_tasks_per_user or None,
+        provider_limit=settings.max_concurrent_per_provider or None,
+    )  # fmt: skip
+    assert len(claimed) == 6
