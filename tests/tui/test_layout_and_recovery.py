@@ -125,3 +125,34 @@ def test_bus_notifications_become_coalesced_messages() -> None:
     assert changed.task_ids == {a, b} and changed.queued == {b}
     assert isinstance(events, TaskEventsAppended) and (events.task_id, events.seq) == (a, 9)
     assert decode([("credits", str(uuid4()))], user) == []
+
+
+async def test_narrow_80x24_fits_and_the_unfocused_tasks_pane_shows_a_task(
+    ui_settings, make_repo
+) -> None:
+    """At 80x24 the four stacked panes fit between header and footer whichever has the focus,
+    and the tasks pane, not focused, still shows its first task (its horizontal scrollbar
+    took the one row it has)."""
+    from asynccoder_tui.services import repos, tasks
+
+    root = make_repo()
+    app = AsyncCoderApp(ui_settings(worker_concurrency=0))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        main = app.main_screen
+        assert app.context is not None
+        await repos.add_repo(app.context, str(root))
+        await tasks.submit(
+            app.context,
+            tasks.SubmitRequest(repository=str(root), prompt="Peekaboo", model="scripted:demo"),
+        )
+        await until(pilot, lambda: main.tasks.table.row_count == 1, what="the task")
+        assert not main.is_wide
+        for key in ("1", "2", "3", "4"):
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            bottoms = [main.pane(n).region.bottom for n in ("repos", "tasks", "chat", "diff")]
+            assert max(bottoms) <= 23, (key, bottoms)  # the footer is row 23
+        await pilot.press("3")
+        await pilot.pause(0.2)
+        assert "Peekaboo" in screen_text(app)
