@@ -479,3 +479,17 @@ def test_snapshot_new_below_hint(snap_compare: Any) -> None:
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=(120, 30), run_before=scroll_up_then_stream)
+
+
+def test_a_status_with_a_long_summary_shows_its_first_line() -> None:
+    """A planner's summary carries its whole plan as JSON: the status line shows the first
+    line of it, not every line joined with ␊ (the finish call holds the whole summary)."""
+    from asynccoder_tui.tui.widgets.transcript_model import notice_text
+
+    plan = 'A plan.\n\n```json\n{\n "subtasks": [\n  {"title": "One way"}\n ]\n}\n```'
+    line = notice_text("status", {"status": "completed", "detail": plan})
+    assert line == "● Status: completed — A plan. …"
+    one = notice_text("status", {"status": "completed", "detail": "Wrote the files."})
+    assert one == "● Status: completed — Wrote the files."
+    blank_first = notice_text("status", {"status": "failed", "detail": "\n  boom\nmore"})
+    assert blank_first == "● Status: failed — boom …"

@@ -373,11 +373,20 @@ def detail_lines(tool: ToolCall) -> list[tuple[str, str]]:
     return lines
 
 
+def _first_line(text: str) -> str:
+    """The first non-blank line of `text`, with " …" when more follow: a summary can hold a
+    whole plan as JSON, which the finish call it came from shows in full."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    return lines[0] + (" …" if len(lines) > 1 else "")
+
+
 def notice_text(kind: str, payload: Mapping[str, Any]) -> str:
     """A status, error, usage, retry or review-comment event in words."""
     if kind == "status":
         status = _first(payload, "status") or "unknown"
-        detail = _first(payload, "detail", "message")
+        detail = _first_line(_first(payload, "detail", "message"))
         return f"● Status: {status}" + (f" — {detail}" if detail else "")
     if kind == "error":
         return "✗ Error: " + (_first(payload, "message", "error", "detail") or "unknown error")
