@@ -640,9 +640,11 @@ def register_work_commands(sub: Any) -> None:
 
     from asynccoder_tui.cli.attempts import register_attempt_commands
     from asynccoder_tui.cli.plans import register_plan_commands
+    from asynccoder_tui.cli.repo_settings import register_repo_settings_commands
     from asynccoder_tui.cli.reviews import register_review_commands
 
     register_review_commands(t, r)
+    register_repo_settings_commands(r)
     register_plan_commands(t)
     register_attempt_commands(t)
 

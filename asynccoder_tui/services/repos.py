@@ -1,4 +1,5 @@
-"""Repository use cases: add a local path or a GitHub repository, list, archive, sync.
+"""Repository use cases: add a local path or a GitHub repository, list, archive, sync, and
+read or change a repository's settings (test and setup commands, review, network, copy files).
 
 A local repository must be a git checkout with a working tree and at least one commit; it is
 used in place through worktrees and never modified outside them. Its default branch is the one
@@ -10,19 +11,24 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
-from asynccoder_tui.db import audit, repositories
+from asynccoder_tui.db import ai_models, audit, repositories
 from asynccoder_tui.db.repositories import RepositoryRow
+from asynccoder_tui.db.tx import transaction
 from asynccoder_tui.domain.enums import RepoStatus
 from asynccoder_tui.domain.errors import GitError, InputError, NotFoundError
 from asynccoder_tui.domain.models import Repository
+from asynccoder_tui.engine.reviews import REVIEW_MODES
+from asynccoder_tui.logs import redact
 from asynccoder_tui.services.context import AppContext
 from asynccoder_tui.services.github import github_client
 from asynccoder_tui.vcs.git import Git
 from asynccoder_tui.vcs.refs import validate_github_full_name
+from asynccoder_tui.vcs.spec import RepoSettings, RepoSpec
 
 MAX_PATH_CHARS = 4096
 
@@ -217,3 +223,216 @@ async def list_branches(ctx: AppContext, repo_id: UUID) -> list[str]:
             names = [b.name for b in await gh.list_branches(repo.full_name or repo.name)]
     names.sort(key=lambda n: (n != repo.default_branch, n))
     return names
+
+
+# settings ---------------------------------------------------------------------------------------
+
+MAX_COMMAND_CHARS = 4000
+MAX_COPY_FILES = 100
+
+
+class _Unchanged:
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Any = _Unchanged()
+"""The default of `update_repo_settings`' keyword arguments: leave that setting as it is."""
+
+
+@dataclass(frozen=True)
+class EffectiveRepoSettings:
+    """A repository's settings as the runner and the reviewer read them, defaults filled in."""
+
+    test_command: str | None = None
+    setup_command: str | None = None
+    review: str = "off"
+    review_model: str | None = None
+    network: bool | None = None
+    """The repository's own choice; None: the global `sandbox_network` setting decides."""
+    network_default: bool = False
+    """The global `sandbox_network` setting, used when `network` is None."""
+    copy_files: list[str] = field(default_factory=list)
+
+    @property
+    def network_effective(self) -> bool:
+        return self.network_default if self.network is None else self.network
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "test_command": self.test_command, "setup_command": self.setup_command,
+            "review": self.review, "review_model": self.review_model, "network": self.network,
+            "network_effective": self.network_effective, "copy_files": list(self.copy_files),
+        }  # fmt: skip
+
+
+def effective_settings(repo: Repository, *, network_default: bool = False) -> EffectiveRepoSettings:
+    """`repo`'s settings read the way `vcs/spec.RepoSettings` and the runner read them."""
+    raw = repo.settings or {}
+    try:
+        spec = RepoSettings.model_validate(raw)
+    except (ValueError, InputError):  # a hand-edited row the runner would refuse too
+        spec = RepoSettings()
+    test = raw.get("test_command")
+    review = str(raw.get("review") or "off").lower()
+    model = raw.get("review_model")
+    return EffectiveRepoSettings(
+        test_command=test if isinstance(test, str) and test.strip() else None,
+        setup_command=spec.setup_command or None,
+        review=review if review in REVIEW_MODES else "off",
+        review_model=model if isinstance(model, str) and model else None,
+        network=spec.network,
+        network_default=network_default,
+        copy_files=list(spec.copy_files),
+    )
+
+
+async def repo_settings(ctx: AppContext, ref: str | UUID) -> EffectiveRepoSettings:
+    """The effective settings of the user's repository `ref` (id, name, full name or path)."""
+    repo = await _own(ctx, ref) if isinstance(ref, UUID) else await find(ctx, ref)
+    return effective_settings(repo, network_default=ctx.settings.sandbox_network)
+
+
+def check_command(value: object, what: str) -> str | None:
+    """A shell command as saved: trimmed, None when empty (which clears it)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"the {what} must be text")
+    text = value.strip()
+    if len(text) > MAX_COMMAND_CHARS:
+        raise InputError(
+            f"the {what} is {len(text):,} characters long; at most {MAX_COMMAND_CHARS:,} are allowed",
+            hint="put a longer script in a file in the repository and run that",
+        )
+    if any((ord(c) < 32 and c != "\t") or 127 <= ord(c) < 160 for c in text):
+        raise InputError(
+            f"the {what} holds a control character (a line break, NUL or escape)",
+            hint="write it on one line; join steps with && or ;",
+        )
+    return text or None
+
+
+def check_review(value: object) -> str:
+    mode = str(value or "").strip().lower()
+    if mode not in REVIEW_MODES:
+        raise InputError(f"review must be one of {', '.join(REVIEW_MODES)}, not {value!r}")
+    return mode
+
+
+def check_copy_files(value: object) -> list[str]:
+    """Repository-relative paths (or glob patterns), trimmed, without duplicates."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise InputError("copy files must be a list of paths")
+    paths: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise InputError("copy files must be a list of paths")
+        text = item.strip()
+        if not text:
+            continue
+        if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text) or len(text) > MAX_PATH_CHARS:
+            raise InputError(f"copy file {text[:80]!r} is not a usable path")
+        if text.startswith(("/", "~", "\\")) or (len(text) > 1 and text[1] == ":"):
+            raise InputError(
+                f"copy file {text!r} is an absolute path",
+                hint="give paths relative to the repository, such as .env",
+            )
+        if ".." in text.replace("\\", "/").split("/"):
+            raise InputError(
+                f"copy file {text!r} leaves the repository", hint="remove '..' from the path"
+            )
+        if text not in paths:
+            paths.append(text)
+    if len(paths) > MAX_COPY_FILES:
+        raise InputError(f"{len(paths)} copy files given; at most {MAX_COPY_FILES} are allowed")
+    return paths
+
+
+async def _check_review_model(ctx: AppContext, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError("the review model must be a model's name")
+    name = value.strip()
+    if not name:
+        return None
+    model = await ai_models.find_model(ctx.db.pool, name)
+    if model is None or not model.active:
+        state = "is disabled" if model is not None else "is not a known model"
+        raise InputError(
+            f"review model {name!r} {state}",
+            hint="`asynccoder model list` shows the enabled models; leave it empty for the "
+            "reviewer agent's default",
+        )
+    return name
+
+
+def _audit_value(value: object) -> object:
+    """A setting's value as the audit row keeps it: anything looking like a secret masked."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_audit_value(v) for v in value]
+    return value
+
+
+async def update_repo_settings(
+    ctx: AppContext,
+    ref: str | UUID,
+    *,
+    test_command: str | None = UNCHANGED,
+    setup_command: str | None = UNCHANGED,
+    review: str = UNCHANGED,
+    review_model: str | None = UNCHANGED,
+    network: bool | None = UNCHANGED,
+    copy_files: list[str] | str = UNCHANGED,
+) -> EffectiveRepoSettings:
+    """Validate and save the given settings of the user's repository, audited.
+
+    An empty command, review model or copy-file list clears it; `network=None` hands the choice
+    back to the global setting. Nothing is written (no row, no audit) when nothing changes.
+    """
+    wanted: dict[str, Any] = {}
+    if test_command is not UNCHANGED:
+        wanted["test_command"] = check_command(test_command, "test command")
+    if setup_command is not UNCHANGED:
+        wanted["setup_command"] = check_command(setup_command, "setup command")
+    if review is not UNCHANGED:
+        wanted["review"] = check_review(review)
+    if review_model is not UNCHANGED:
+        wanted["review_model"] = await _check_review_model(ctx, review_model)
+    if network is not UNCHANGED:
+        if network is not None and not isinstance(network, bool):
+            raise InputError("network must be on or off")
+        wanted["network"] = network
+    if copy_files is not UNCHANGED:
+        wanted["copy_files"] = check_copy_files(copy_files)
+    repo = await _own(ctx, ref) if isinstance(ref, UUID) else await find(ctx, ref)
+    default = ctx.settings.sandbox_network
+    async with transaction(ctx.db.pool) as conn:
+        current = await repositories.get_repository(conn, repo.id)
+        before = effective_settings(current, network_default=default).as_dict()
+        changed = {k: v for k, v in wanted.items() if before[k] != v}
+        if not changed:
+            return effective_settings(current, network_default=default)
+        candidate = current.model_copy(update={"settings": {**current.settings, **changed}})
+        try:
+            RepoSpec.coerce(candidate).repo_settings  # noqa: B018 - what the runner will read
+        except ValueError as err:
+            raise InputError(f"the runner could not read these settings: {err}") from None
+        saved = await repositories.update_settings(conn, repo.id, changed)
+        await audit.record(
+            conn, user_id=ctx.user.id, action="repository.settings_changed",
+            resource_type="repository", resource_id=str(repo.id),
+            details={
+                "keys": sorted(changed),
+                "changes": {
+                    k: {"from": _audit_value(before[k]), "to": _audit_value(v)}
+                    for k, v in sorted(changed.items())
+                },
+            },
+        )  # fmt: skip
+    return effective_settings(saved, network_default=default)
