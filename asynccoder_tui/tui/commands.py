@@ -80,6 +80,7 @@ COMMANDS: tuple[PaletteCommand, ...] = (
     PaletteCommand("Sync from GitHub", "Refresh your GitHub repositories", _pane("repos", "sync")),
     PaletteCommand("Archive repository", "Archive the selected repository", _pane("repos", "archive")),
     PaletteCommand("Undo archive", "Restore the last archived repository", _pane("repos", "undo_archive")),
+    PaletteCommand("Repository settings", "Test and setup commands, review, network, copy files", _pane("repos", "settings")),
     PaletteCommand("Filter repositories", "Filter the repos pane by name", _pane("repos", "filter")),
     PaletteCommand("Search tasks", "Search task titles and prompts", _pane("tasks", "search")),
     PaletteCommand("Filter tasks by status", "all, active, completed, failed", _pane("tasks", "filter_status")),

@@ -2,7 +2,8 @@
 
 The first row, "All repositories", clears the tasks pane's filter; moving the cursor onto a
 repository filters the tasks pane to it. The pane carries out its own actions (add, sync,
-archive with undo, filter) through the services and reports failures through the app.
+archive with undo, filter, the repository's settings dialog) through the services and reports
+failures through the app.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class ReposPane(Vertical):
         Binding("s", "sync", "Sync GitHub", id="repos.sync"),
         Binding("d", "archive", "Archive", id="repos.archive"),
         Binding("z", "undo_archive", "Undo archive", id="repos.undo_archive"),
+        Binding("e", "settings", "Settings", id="repos.settings"),
         Binding("slash", "filter", "Filter", key_display="/", id="repos.filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="repos.clear_filter"),
     ]
@@ -238,6 +240,38 @@ class ReposPane(Vertical):
             await repos.restore(ctx, repo.id)
             self.notify(f"Restored {safe(repo.display_name)}", title="Repositories", markup=False)
             self.reload(select=repo.id)
+
+    def action_settings(self) -> None:
+        repo = self.selected
+        if repo is None:
+            self.app.bell()
+            return
+        self.open_settings(repo)
+
+    @work(group="repos-settings", exclusive=True, exit_on_error=False)
+    async def open_settings(self, repo: Repository) -> None:
+        from asynccoder_tui.services import models, repos
+        from asynccoder_tui.tui.screens.repo_settings import RepoSettingsDialog
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        with self.ctx_app.reporting("read the repository's settings"):
+            current = await repos.repo_settings(ctx, repo.id)
+            names = [m.name for m in await models.list_models(ctx)]
+
+            async def save(values: dict[str, Any]) -> repos.EffectiveRepoSettings:
+                return await repos.update_repo_settings(ctx, repo.id, **values)
+
+            def saved(result: object) -> None:
+                if result is not None:
+                    self.notify(
+                        f"Saved the settings of {safe(repo.display_name)}",
+                        title="Repositories",
+                        markup=False,
+                    )
+
+            self.app.push_screen(RepoSettingsDialog(repo, current, names, save), saved)
 
     def action_filter(self) -> None:
         box = self.query_one("#repos-filter", Input)
