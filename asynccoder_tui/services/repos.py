@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from asynccoder_tui.db import ai_models, audit, repositories
+from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.db.repositories import RepositoryRow
 from asynccoder_tui.db.tx import transaction
 from asynccoder_tui.domain.enums import RepoStatus
@@ -351,15 +352,16 @@ def check_copy_files(value: object) -> list[str]:
     return paths
 
 
-async def _check_review_model(ctx: AppContext, value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InputError("the review model must be a model's name")
-    name = value.strip()
-    if not name:
-        return None
-    model = await ai_models.find_model(ctx.db.pool, name)
+def _readable(repo: Repository) -> bool:
+    try:
+        RepoSettings.model_validate(repo.settings or {})
+    except (ValueError, InputError):
+        return False
+    return True
+
+
+async def _check_review_model(db: Executor, name: str) -> None:
+    model = await ai_models.find_model(db, name)
     if model is None or not model.active:
         state = "is disabled" if model is not None else "is not a known model"
         raise InputError(
@@ -367,7 +369,6 @@ async def _check_review_model(ctx: AppContext, value: object) -> str | None:
             hint="`asynccoder model list` shows the enabled models; leave it empty for the "
             "reviewer agent's default",
         )
-    return name
 
 
 def _audit_value(value: object) -> object:
@@ -403,7 +404,9 @@ async def update_repo_settings(
     if review is not UNCHANGED:
         wanted["review"] = check_review(review)
     if review_model is not UNCHANGED:
-        wanted["review_model"] = await _check_review_model(ctx, review_model)
+        if review_model is not None and not isinstance(review_model, str):
+            raise InputError("the review model must be a model's name")
+        wanted["review_model"] = (review_model or "").strip() or None
     if network is not UNCHANGED:
         if network is not None and not isinstance(network, bool):
             raise InputError("network must be on or off")
@@ -415,13 +418,18 @@ async def update_repo_settings(
     async with transaction(ctx.db.pool) as conn:
         current = await repositories.get_repository(conn, repo.id)
         before = effective_settings(current, network_default=default).as_dict()
-        changed = {k: v for k, v in wanted.items() if before[k] != v}
+        if _readable(current):
+            changed = {k: v for k, v in wanted.items() if before[k] != v}
+        else:  # a hand-edited row the runner refuses: write what is given, to repair it
+            changed = dict(wanted)
         if not changed:
             return effective_settings(current, network_default=default)
+        if changed.get("review_model") is not None:  # an unchanged one may be disabled since
+            await _check_review_model(conn, changed["review_model"])
         candidate = current.model_copy(update={"settings": {**current.settings, **changed}})
         try:
             RepoSpec.coerce(candidate).repo_settings  # noqa: B018 - what the runner will read
-        except ValueError as err:
+        except (ValueError, InputError) as err:
             raise InputError(f"the runner could not read these settings: {err}") from None
         saved = await repositories.update_settings(conn, repo.id, changed)
         await audit.record(

@@ -167,3 +167,32 @@ async def test_legacy_keys_are_read_and_replaced(ctx: AppContext, repo: Reposito
     row = await repositories.get_repository(ctx.db.pool, repo.id)
     spec = RepoSpec.coerce(row).repo_settings
     assert (spec.setup_command, spec.copy_files, spec.network) == (None, [], None)
+
+
+async def test_a_review_model_disabled_since_does_not_block_other_changes(
+    ctx: AppContext, repo: Repository
+) -> None:
+    await repos.update_repo_settings(ctx, repo.id, review="on", review_model="gpt-5")
+    await ai_models.update_model(ctx.db.pool, "gpt-5", {"active": False})
+    # The dialog hands every field back: the unchanged model is kept, the command is saved.
+    saved = await repos.update_repo_settings(
+        ctx, repo.id, test_command="make test", review_model="gpt-5"
+    )
+    assert (saved.test_command, saved.review_model) == ("make test", "gpt-5")
+    switched = await repos.update_repo_settings(ctx, repo.id, review_model="claude-haiku-4-5")
+    assert switched.review_model == "claude-haiku-4-5"
+    with pytest.raises(InputError, match="disabled"):  # choosing it again is refused
+        await repos.update_repo_settings(ctx, repo.id, review_model="gpt-5")
+
+
+async def test_a_hand_edited_row_the_runner_refuses_can_be_repaired(
+    ctx: AppContext, repo: Repository
+) -> None:
+    await repositories.update_settings(ctx.db.pool, repo.id, {"copy_files": ["/etc/passwd"]})
+    assert (await repos.repo_settings(ctx, repo.id)).copy_files == []
+    with pytest.raises(InputError, match="runner could not read"):
+        await repos.update_repo_settings(ctx, repo.id, test_command="make test")
+    fixed = await repos.update_repo_settings(ctx, repo.id, copy_files=[".env"])
+    assert fixed.copy_files == [".env"]
+    row = await repositories.get_repository(ctx.db.pool, repo.id)
+    assert RepoSpec.coerce(row).repo_settings.copy_files == [".env"]

@@ -69,7 +69,7 @@ class RepoSettingsDialog(EditorDialog[RepoSettingsValues, EffectiveRepoSettings]
         models: list[tuple[str, str]] = [("agent default", AGENT_DEFAULT)]
         models += [(safe(name, 40), name) for name in self.models]
         if s.review_model and s.review_model not in self.models:
-            models.append((f"{safe(s.review_model, 40)} (disabled)", s.review_model))
+            models.append((f"{safe(s.review_model, 40)} (not enabled)", s.review_model))
         network_help = "sandboxed commands may use the network"
         if s.network is None:
             network_help += " (now: the global setting)"
