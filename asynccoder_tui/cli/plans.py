@@ -31,13 +31,16 @@ def read_plan_file(name: str) -> Any:
 
 
 def print_plan(view: PlanView) -> None:
-    print(f"plan {view.status}: {view.done}/{view.total} subtasks merged")
+    print(f"plan {view.status}: {view.progress}")
     if view.problem:
         print(f"  stopped: {inert(str(view.problem.get('message')))}")
     by_step = {c.position: c for c in view.children}
     for step, sub in enumerate(view.subtasks, 1):
         child = by_step.get(step - 1)
-        state = f"{child.status}{', merged' if child.merged else ''}" if child else "proposed"
+        state = "proposed"
+        if child is not None:
+            mark = ", skipped" if child.skipped else ", merged" if child.merged else ""
+            state = f"{child.status}{mark}"
         deps = f" after {', '.join(map(str, sub['depends_on']))}" if sub["depends_on"] else ""
         print(f"  {step}. [{sub['role']}] {inert(sub['title'])}{deps} ({state})")
         print(f"     {inert(sub['prompt'][:200])}")

@@ -41,6 +41,14 @@ class PlanView:
     def total(self) -> int:
         return len(self.children)
 
+    @property
+    def progress(self) -> str:
+        """Like "2/3 subtasks merged", naming the skipped ones apart (done, never merged)."""
+        skipped = sum(c.skipped for c in self.children)
+        if skipped:
+            return f"{self.done - skipped}/{self.total} subtasks merged, {skipped} skipped"
+        return f"{self.done}/{self.total} subtasks merged"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "task": str(self.task_id),

@@ -44,3 +44,26 @@ def test_plan_commands(db_url: str, home: Path) -> None:
     assert data["status"] == "approved" and data["progress"] == {"done": 0, "total": 3}
     first_two = sorted(c["id"] for c in data["children"][:2])
     assert sorted(data["children"][2]["depends_on"]) == first_two
+
+
+def test_a_skipped_subtask_is_printed_as_skipped_not_merged(capsys) -> None:
+    """`plan-resume --skip` leaves the subtask unmerged: the printed plan says so."""
+    from uuid import uuid4
+
+    from asynccoder_tui.cli.plans import print_plan
+    from asynccoder_tui.db.plans import Child
+    from asynccoder_tui.services.plans import PlanView
+
+    subtasks = [
+        {"title": "One way", "prompt": "write same.txt: one", "role": "coder", "depends_on": []},
+        {"title": "Another", "prompt": "write same.txt: two", "role": "coder", "depends_on": []},
+    ]
+    children = [
+        Child(uuid4(), 0, "One way", "completed", "b1", True, [], skipped=True),
+        Child(uuid4(), 1, "Another", "completed", "b2", True, []),
+    ]
+    print_plan(PlanView(uuid4(), "merged", subtasks, None, children))
+    out = capsys.readouterr().out
+    assert "plan merged: 1/2 subtasks merged, 1 skipped" in out
+    assert "1. [coder] One way (completed, skipped)" in out
+    assert "2. [coder] Another (completed, merged)" in out

@@ -108,7 +108,7 @@ class GroupActions:
             stopped = view.status in ("conflict", "failed")
             self.notify(
                 safe(view.problem.get("message", "")) if stopped and view.problem
-                else f"Plan {view.status}: {view.done}/{view.total} subtasks merged",
+                else f"Plan {view.status}: {view.progress}",
                 title="Plan stopped again" if stopped else "Plan resumed",
                 severity="warning" if stopped else "information",
                 markup=False,

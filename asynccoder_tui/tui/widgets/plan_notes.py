@@ -36,7 +36,7 @@ def render_plan(view: PlanView) -> Text:
     text = Text.assemble(
         ("Plan: ", "bold"),
         (view.status, f"bold {STATUS_STYLE.get(view.status, '')}"),
-        f"  ·  {view.done}/{view.total} subtasks merged" if view.total else "",
+        f"  ·  {view.progress}" if view.total else "",
     )
     if view.status == "proposed":
         text.append(f"  ·  {len(view.subtasks)} subtasks  ·  A approves", style="dim")
