@@ -177,3 +177,22 @@ async def test_a_default_model_outside_the_catalog_is_shown_not_loading(ui_setti
         assert "loading…" not in screen_text(app)
         assert "scripted:writer" in screen_text(app)
         assert "default_model" not in screen.changes()
+
+
+async def test_models_and_agents_tables_move_with_j_and_k(ui_settings) -> None:
+    """Like every other list in the app, the settings tables answer j and k."""
+    app = AsyncCoderApp(ui_settings(worker_concurrency=0))
+    async with app.run_test(size=(150, 50)) as pilot:
+        screen = await _settings(app, pilot)
+        models = screen.query_one("#models", ModelTable)
+        await pilot.press("ctrl+o")
+        first = models.selected
+        await pilot.press("j")
+        assert models.selected != first and models.cursor_row == 1
+        await pilot.press("k")
+        assert models.selected == first
+        agents = screen.query_one("#agents", AgentTable)
+        await pilot.press("ctrl+g", "j", "j")
+        assert agents.has_focus and agents.cursor_row == 2
+        await pilot.press("k")
+        assert agents.cursor_row == 1

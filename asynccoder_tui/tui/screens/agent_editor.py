@@ -42,6 +42,8 @@ class AgentTable(DataTable[Any]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "edit", "Edit agent", id="agents.edit"),
+        Binding("j", "cursor_down", "Down", show=False, id="agents.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="agents.up"),
     ]
 
     class Edit(Message):

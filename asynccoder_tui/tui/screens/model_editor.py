@@ -45,6 +45,8 @@ class ModelTable(DataTable[Any]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "edit", "Edit model", id="models.edit"),
+        Binding("j", "cursor_down", "Down", show=False, id="models.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="models.up"),
         Binding("a", "add", "Add model", id="models.add"),
         Binding("space", "toggle_enabled", "Enable/disable", id="models.toggle"),
     ]
