@@ -185,6 +185,22 @@ async def test_a_running_tool_shows_until_its_result_arrives() -> None:
         assert rows(view)[0].endswith("search(q='x')  ✓")
 
 
+async def test_a_tool_the_run_ended_during_is_not_left_running() -> None:
+    """Cancelled while a command ran, the run never records the tool's result: once the task
+    is cancelled the call shows as stopped, not as running for ever."""
+    ev = Events()
+    app = TranscriptHost([ev("tool_call", id="c1", name="run", arguments={"command": "sleep 5"})])
+    async with app.run_test(size=(80, 20)) as pilot:
+        view = app.query_one(TranscriptView)
+        assert rows(view)[0].endswith("run(command='sleep 5')  …")
+        view.append_events([ev("status", {"status": "cancelling"})])
+        await pilot.pause(0.1)
+        assert rows(view)[0].endswith("…")  # still running until the run has ended
+        view.append_events([ev("status", {"status": "cancelled", "detail": "by its owner"})])
+        await pilot.pause(0.1)
+        assert rows(view)[0].endswith("run(command='sleep 5')  ⊘ stopped")
+
+
 async def test_odd_payloads_are_tolerated() -> None:
     ev = Events()
     events = [

@@ -64,12 +64,14 @@ class ToolCall:
     is_error: bool = False
     expanded: bool = False
     item: Item | None = None
+    stopped: bool = False
+    """The run ended (cancelled, failed, put back in the queue) before the tool's result."""
 
     @property
     def state(self) -> str:
-        """`running`, `ok` or `error`."""
+        """`running`, `stopped`, `ok` or `error`."""
         if self.output is None:
-            return "running"
+            return "stopped" if self.stopped else "running"
         return "error" if self.is_error else "ok"
 
 
@@ -168,6 +170,8 @@ class TranscriptModel:
         self._last_group = ""
         self._partial = ""
         self.event_count = 0
+        self._running: dict[str, ToolCall] = {}
+        """Tool calls without a result yet."""
 
     def apply(self, events: Iterable[TaskEvent]) -> int:
         """Apply events; returns the index of the first item that changed or was added."""
@@ -281,6 +285,7 @@ class TranscriptModel:
         tool = ToolCall(call_id, _first(payload, "name") or "tool", payload.get("arguments"))
         tool.item = Item(ItemKind.TOOL, tool=tool)
         self.tools[call_id] = tool
+        self._running[call_id] = tool
         self.items.append(tool.item)
         return first
 
@@ -294,6 +299,7 @@ class TranscriptModel:
             tool.item = Item(ItemKind.TOOL, tool=tool)
             self.tools[tool.id] = tool
             self.items.append(tool.item)
+        self._running.pop(tool.id, None)
         output = payload.get("output", payload.get("content"))
         tool.output = output if isinstance(output, str) else _str(output)
         tool.is_error = bool(payload.get("is_error", False))
@@ -306,10 +312,20 @@ class TranscriptModel:
 
     def _notice(self, kind: str, payload: Mapping[str, Any]) -> int:
         first = len(self.items)
+        if kind == "status" and _first(payload, "status") in RUN_ENDS:
+            first = min([first, *(self._stop(tool) for tool in self._running.values())])
+            self._running.clear()
         self._group("log")
         shape = LineShape("plain", notice_text(kind, payload), "", "  ")
         self.items.append(Item(ItemKind.NOTICE, shape, kind))
         return first
+
+    def _stop(self, tool: ToolCall) -> int:
+        """Mark a tool call whose run ended without its result; returns its index."""
+        tool.stopped = True
+        assert tool.item is not None
+        tool.item.version += 1
+        return self.index_of(tool.item)
 
     # -- tool details -----------------------------------------------------------------------
 
@@ -353,7 +369,9 @@ def detail_lines(tool: ToolCall) -> list[tuple[str, str]]:
         shown = json.dumps(arguments, indent=2, ensure_ascii=False, default=str)
     lines.extend(("body", line) for line in shown.split("\n")[:TOOL_OUTPUT_MAX_LINES])
     if tool.output is None:
-        lines.append(("label", "no result yet"))
+        lines.append(
+            ("label", "no result: the run ended first" if tool.stopped else "no result yet")
+        )
         return lines
     lines.append(("label", "error output" if tool.is_error else "output"))
     output = tool.output
@@ -371,6 +389,11 @@ def detail_lines(tool: ToolCall) -> list[tuple[str, str]]:
             )
         )
     return lines
+
+
+RUN_ENDS = frozenset({"completed", "failed", "cancelled", "queued", "running"})
+"""Statuses that end a run (or start the next one): a tool call still without its result
+then never gets one."""
 
 
 def _first_line(text: str) -> str:

@@ -50,6 +50,7 @@ STYLE_NAMES = (
     "tool-running",
     "tool-ok",
     "tool-error",
+    "tool-stopped",
     "detail",
     "detail-label",
     "note",
@@ -63,7 +64,7 @@ STYLE_NAMES = (
 )
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
-TOOL_MARKS = {"running": "…", "ok": "✓", "error": "✗ error"}
+TOOL_MARKS = {"running": "…", "ok": "✓", "error": "✗ error", "stopped": "⊘ stopped"}
 
 
 class TranscriptPainter:

@@ -82,6 +82,7 @@ class TranscriptView(ScrollView, can_focus=True):
         & > .transcript-view--tool-running { color: $text-warning; }
         & > .transcript-view--tool-ok { color: $text-success; }
         & > .transcript-view--tool-error { color: $text-error; text-style: bold; }
+        & > .transcript-view--tool-stopped { color: $text-muted; }
         & > .transcript-view--detail { color: $foreground 80%; }
         & > .transcript-view--detail-label { color: $text-muted; text-style: bold; }
         & > .transcript-view--note { color: $text-warning; text-style: italic; }
@@ -213,7 +214,7 @@ class TranscriptView(ScrollView, can_focus=True):
                 if name != "base"
             }
             styles["base"] = self.rich_style
-            for name in ("link", "tool-running", "tool-ok", "tool-error"):
+            for name in ("link", "tool-running", "tool-ok", "tool-error", "tool-stopped"):
                 styles[name] = foreground(styles[name])
             styles["cursor"] = background(styles["cursor"])
             self._styles = styles
