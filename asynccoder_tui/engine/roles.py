@@ -10,13 +10,28 @@ from asynccoder_tui.domain.errors import AsyncCoderError
 from asynccoder_tui.domain.models import Agent, Task
 
 
+def role_for_mode(mode: TaskMode) -> AgentKind:
+    """The agent role a mode implies: the planner plans, the reviewer reviews, the coder codes."""
+    return {TaskMode.PLAN: AgentKind.PLANNER, TaskMode.REVIEW: AgentKind.REVIEWER}.get(
+        mode, AgentKind.CODER
+    )
+
+
 def role_of(task: Task) -> AgentKind:
     """The agent role a task runs as: its own, else the one its mode implies."""
     if task.agent_kind is not None:
         return task.agent_kind
-    return {TaskMode.PLAN: AgentKind.PLANNER, TaskMode.REVIEW: AgentKind.REVIEWER}.get(
-        task.mode, AgentKind.CODER
-    )
+    return role_for_mode(task.mode)
+
+
+async def default_model_for(db: Executor, mode: TaskMode) -> str | None:
+    """The default model of the agent a task of `mode` runs as, when it has one (an agent's
+    default model is set in settings or `asynccoder agent set --model`)."""
+    try:
+        agent = await agents.agent_for_kind(db, role_for_mode(mode))
+    except AsyncCoderError:
+        return None
+    return (agent.default_model or "").strip() or None
 
 
 async def agent_for(db: Executor, task: Task) -> Agent | None:

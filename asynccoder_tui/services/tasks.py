@@ -41,6 +41,7 @@ from asynccoder_tui.engine.credits import (
     plan_hold,
     settle_run,
 )
+from asynccoder_tui.engine.roles import default_model_for
 from asynccoder_tui.engine.runner import resolve_model
 from asynccoder_tui.services.context import AppContext
 from asynccoder_tui.vcs.refs import validate_branch_name
@@ -101,8 +102,12 @@ def title_from(prompt: str, limit: int = 80) -> str:
     return printable[:limit].rstrip() or "Untitled task"
 
 
-async def _model(ctx: AppContext, name: str | None) -> AIModel:
-    name = (name or ctx.settings.default_model).strip()
+async def _model(ctx: AppContext, name: str | None, mode: TaskMode = TaskMode.CODE) -> AIModel:
+    """The model a task runs on: the one asked for, else the default model of the agent its
+    mode runs as (the planner's for a plan...), else the `default_model` setting."""
+    if not (name or "").strip():
+        name = await default_model_for(ctx.db.pool, mode) or ctx.settings.default_model
+    name = (name or "").strip()
     if not name or len(name) > 200 or any(not c.isprintable() for c in name):
         raise InputError(f"invalid model name {name[:40]!r}")
     model = await resolve_model(ctx.db.pool, name)
@@ -137,7 +142,7 @@ async def estimate(
     ctx: AppContext, prompt: str, *, model: str | None = None, mode: TaskMode = TaskMode.CODE
 ) -> Estimate:
     """What a task would cost and hold, for the new-task form (and before every submission)."""
-    chosen = await _model(ctx, model)
+    chosen = await _model(ctx, model, mode)
     cost = estimate_task_cost(
         prompt or " ", chosen, mode=mode.value, max_steps=ctx.settings.task_max_steps
     )

@@ -142,7 +142,7 @@ async def test_agent_edit_is_validated_saved_audited_and_read_by_the_next_run(
         assert (action, kind, name) == ("agent.changed", "agent", "Coder")
         assert details["changes"]["system_prompt"]["to_chars"] == len("Be brief.\nTest first.")
         assert "Be brief" not in str(details)
-        assert details["changes"]["default_model"] == {"from": "claude-sonnet-4-5", "to": "gpt-5"}
+        assert details["changes"]["default_model"] == {"from": None, "to": "gpt-5"}
 
         # Every tool chosen is stored as "the mode's tools"; disabling hides it from runs.
         every = list(agents.CHOOSABLE_TOOLS)
