@@ -83,3 +83,27 @@ async def test_conflict_shown_then_resumed_and_skipped(ui_settings, make_repo) -
             what="the plan merged",
         )
         assert "skipped" in str(notes.render())
+
+
+async def test_resume_keys_on_a_task_without_a_stopped_plan_say_so(ui_settings, make_repo) -> None:
+    """M and S on a task with no plan, or a plan that is not stopped, say so at once instead
+    of asking to confirm and then failing."""
+    from asynccoder_tui.services import repos, tasks
+
+    root = make_repo()
+    app = AsyncCoderApp(ui_settings(worker_concurrency=0))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await ready(app, pilot)
+        ctx = app.context
+        assert ctx is not None
+        await repos.add_repo(ctx, str(root))
+        task = await tasks.submit(
+            ctx, tasks.SubmitRequest(repository=str(root), prompt="Plain", model="scripted:demo")
+        )
+        await _select(pilot, app, task.id)
+        await pilot.press("M")
+        await until(pilot, lambda: any("has no plan" in t for t in toasts(app)), what="a toast")
+        assert not isinstance(app.screen, Confirm)
+        await pilot.press("S")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, Confirm)

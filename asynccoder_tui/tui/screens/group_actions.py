@@ -74,11 +74,37 @@ class GroupActions:
 
     def action_resume_plan(self, action: str) -> None:
         """`M` / `S`: go on with the selected task's stopped plan, or skip what stopped it."""
-        from asynccoder_tui.tui.screens.dialogs import Confirm
-
         task = self.selected
         if task is None or self.ctx_app.context is None:
             self.notify("Select a planner task first", severity="warning", timeout=3)
+            return
+        self.ask_resume_plan(task.id, action)
+
+    @work(group="plan-resume-ask", exclusive=True, exit_on_error=False)
+    async def ask_resume_plan(self, task_id: UUID, action: str) -> None:
+        """Ask to confirm only when the task's plan is stopped; otherwise say why not."""
+        from asynccoder_tui.services import plans
+        from asynccoder_tui.tui.screens.dialogs import Confirm
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        try:
+            view = await plans.show_plan(ctx, task_id)
+        except NotFoundError:
+            self.notify(
+                f"Task {str(task_id)[:8]} has no plan to resume (new task, Plan first)",
+                severity="warning", timeout=4, markup=False,
+            )  # fmt: skip
+            return
+        except Exception as err:
+            self.ctx_app.report_error(err, "read the plan")
+            return
+        if view.status not in ("conflict", "failed"):
+            self.notify(
+                f"The plan is {view.status}: only a plan a conflict or a failed subtask "
+                "stopped can be resumed", severity="warning", timeout=4, markup=False,
+            )  # fmt: skip
             return
         question, detail = (
             ("Resume the plan?", "The stopping subtask is merged again (or your resolution in "
@@ -89,7 +115,7 @@ class GroupActions:
         )  # fmt: skip
         self.ctx_app.push_screen(
             Confirm(question, detail, yes="Resume" if action == "continue" else "Skip"),
-            lambda yes: self._resume_confirmed(task.id, action, yes),
+            lambda yes: self._resume_confirmed(task_id, action, yes),
         )
 
     def _resume_confirmed(self, task_id: UUID, action: str, yes: bool | None) -> None:
