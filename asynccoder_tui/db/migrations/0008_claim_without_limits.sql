@@ -4,6 +4,18 @@
 -- from many workers run side by side, kept apart by SKIP LOCKED alone. A NULL limit is no
 -- limit (`max_concurrent_tasks_per_user = 0` or `max_concurrent_per_provider = 0`).
 
+-- Starting the claimed tasks' runs: each gets a lease token of its own.
+CREATE FUNCTION claim_start(p_worker text, p_lease_seconds double precision, p_ids uuid[])
+RETURNS SETOF tasks LANGUAGE sql AS $$
+    UPDATE tasks t SET status = 'running',
+           lease_owner = p_worker || '/' || substr(md5(random()::text), 1, 10),
+           lease_expires_at = now() + make_interval(secs => p_lease_seconds),
+           attempt = t.attempt + 1, started_at = coalesce(t.started_at, clock_timestamp()),
+           completed_at = NULL
+    WHERE t.id = ANY (p_ids)
+    RETURNING t.*;
+$$;
+
 CREATE OR REPLACE FUNCTION claim_tasks(p_worker text, p_lease_seconds double precision,
                                        p_limit integer, p_user_limit integer,
                                        p_provider_limit integer)
@@ -22,44 +34,21 @@ BEGIN
     -- flush. A claim lost in a crash only leaves its task queued (its worker's lease-checked
     -- writes then fail and it lets go), and the run's first durable write flushes the claim.
     PERFORM set_config('synchronous_commit', 'off', true);
-    IF p_limit = 1 THEN
-        -- One task: the first runnable one whose owner and provider are under their limits.
-        RETURN QUERY
-            UPDATE tasks t SET status = 'running',
-                   lease_owner = p_worker || '/' || substr(md5(random()::text), 1, 10),
-                   lease_expires_at = now() + make_interval(secs => p_lease_seconds),
-                   attempt = t.attempt + 1, started_at = coalesce(t.started_at, clock_timestamp()),
-                   completed_at = NULL
-            WHERE t.id = (
-                SELECT q.id FROM tasks q
-                WHERE q.status = 'queued' AND q.run_after <= now()
-                  AND (p_user_limit IS NULL
-                       OR (SELECT count(*) FROM tasks r
-                           WHERE r.owner_id = q.owner_id AND r.status = 'running') < user_cap)
-                  AND (p_provider_limit IS NULL
-                       OR (SELECT count(*) FROM tasks r
-                           WHERE r.provider = q.provider AND r.status = 'running') < prov_cap)
-                ORDER BY q.priority_rank DESC, q.run_after, q.created_at
-                LIMIT 1
-                FOR UPDATE OF q SKIP LOCKED)
-            RETURNING t.*;
-        RETURN;
-    END IF;
-    IF p_user_limit IS NULL AND p_provider_limit IS NULL THEN
-        -- A batch with no limit: the first runnable tasks in claim order.
-        RETURN QUERY
-            UPDATE tasks t SET status = 'running',
-                   lease_owner = p_worker || '/' || substr(md5(random()::text), 1, 10),
-                   lease_expires_at = now() + make_interval(secs => p_lease_seconds),
-                   attempt = t.attempt + 1, started_at = coalesce(t.started_at, clock_timestamp()),
-                   completed_at = NULL
-            WHERE t.id = ANY (ARRAY(
-                SELECT q.id FROM tasks q
-                WHERE q.status = 'queued' AND q.run_after <= now()
-                ORDER BY q.priority_rank DESC, q.run_after, q.created_at
-                LIMIT p_limit
-                FOR UPDATE OF q SKIP LOCKED))
-            RETURNING t.*;
+    IF p_limit = 1 OR (p_user_limit IS NULL AND p_provider_limit IS NULL) THEN
+        -- One task, or a batch with no limit: the first runnable tasks in claim order (whose
+        -- owner and provider are under their limits, for one task).
+        RETURN QUERY SELECT * FROM claim_start(p_worker, p_lease_seconds, ARRAY(
+            SELECT q.id FROM tasks q
+            WHERE q.status = 'queued' AND q.run_after <= now()
+              AND (p_user_limit IS NULL
+                   OR (SELECT count(*) FROM tasks r
+                       WHERE r.owner_id = q.owner_id AND r.status = 'running') < user_cap)
+              AND (p_provider_limit IS NULL
+                   OR (SELECT count(*) FROM tasks r
+                       WHERE r.provider = q.provider AND r.status = 'running') < prov_cap)
+            ORDER BY q.priority_rank DESC, q.run_after, q.created_at
+            LIMIT p_limit
+            FOR UPDATE OF q SKIP LOCKED));
         RETURN;
     END IF;
     -- A batch under limits: the first runnable tasks in claim order, skipping owners and
@@ -119,13 +108,6 @@ BEGIN
             picked := picked || got;
         END LOOP;
     END IF;
-    RETURN QUERY
-        UPDATE tasks t SET status = 'running',
-               lease_owner = p_worker || '/' || substr(md5(random()::text), 1, 10),
-               lease_expires_at = now() + make_interval(secs => p_lease_seconds),
-               attempt = t.attempt + 1, started_at = coalesce(t.started_at, clock_timestamp()),
-               completed_at = NULL
-        WHERE t.id = ANY (picked)
-        RETURNING t.*;
+    RETURN QUERY SELECT * FROM claim_start(p_worker, p_lease_seconds, picked);
 END;
 $$;
