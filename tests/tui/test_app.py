@@ -86,3 +86,20 @@ async def test_failures_are_toasts_and_bugs_one_dialog(ui_settings) -> None:
         assert "asynccoder.log" in screen_text(app)
         await pilot.press("escape")
         assert app.screen is app.main_screen and app.is_running
+
+
+async def test_a_confirmation_names_its_keys() -> None:
+    """A yes/no question says which keys answer it, like every other dialog's hint line."""
+    from textual.app import App
+
+    from asynccoder_tui.tui.screens.dialogs import Confirm
+
+    answers: list[bool | None] = []
+    app: App[None] = App()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.push_screen(Confirm("Pick it?", "Details.", yes="Pick"), answers.append)
+        await pilot.pause(0.1)
+        assert "y or enter picks · n or esc declines" in screen_text(app)  # type: ignore[arg-type]
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert answers == [False]

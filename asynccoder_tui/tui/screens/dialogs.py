@@ -115,7 +115,8 @@ class Confirm(ModalScreen[bool]):
             if self.detail:
                 yield Static(Text(self.detail), classes="dialog-help")
             with Horizontal(classes="dialog-buttons"):
-                yield Static("", classes="dialog-hint")
+                verb = "confirms" if self.yes == "Yes" else f"{self.yes.lower()}s"
+                yield Static(f"y or enter {verb} · n or esc declines", classes="dialog-hint")
                 yield Button("No", id="no")
                 yield Button(self.yes, id="yes", variant="primary")
 
