@@ -87,6 +87,9 @@ async def test_three_attempts_side_by_side_take_and_pick(ui_settings, make_repo,
             pilot, lambda: sum(r.discarded for r in screen.rows) == 2, what="the others discarded"
         )
         assert "★ picked" in screen_text(app)
+        # The hint no longer offers to pick or to take hunks from the removed attempts.
+        assert "p picks one" not in screen_text(app)
+        assert "attempt 1 was picked" in screen_text(app)
         for other in made[1:]:
             assert await workspace_manager(ctx).open(other.id) is None
         # d opens the picked attempt's diff in the main screen.

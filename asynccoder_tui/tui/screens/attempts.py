@@ -214,6 +214,15 @@ class AttemptsScreen(Screen[None]):
         self._hint()
 
     def _hint(self) -> None:
+        kept = [n for n, r in enumerate(self.rows, 1) if not r.discarded]
+        if len(self.rows) > 1 and len(kept) == 1:
+            self.query_one("#attempt-hint", Static).update(
+                Text(
+                    f"attempt {kept[0]} was picked; the others were cleaned up  ·  d opens its "
+                    "diff  ·  esc goes back"
+                )
+            )
+            return
         target = next((n for n, r in enumerate(self.rows, 1) if r.id == self.target), None)
         into = (
             f"hunks taken with t go into attempt {target}"
