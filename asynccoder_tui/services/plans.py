@@ -5,6 +5,7 @@ conflict or a failed child stopped it (continue, or skip that child)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -13,7 +14,7 @@ from asynccoder_tui.db import ai_models, events, plans, repositories
 from asynccoder_tui.db import tasks as tasks_db
 from asynccoder_tui.db.plans import Child
 from asynccoder_tui.db.tx import transaction
-from asynccoder_tui.domain.enums import EventKind, ProviderKind, TaskMode, TaskStatus
+from asynccoder_tui.domain.enums import AgentKind, EventKind, ProviderKind, TaskMode, TaskStatus
 from asynccoder_tui.domain.errors import ConflictError, InputError, NotFoundError
 from asynccoder_tui.domain.models import Task
 from asynccoder_tui.engine import plans as plan_engine
@@ -93,6 +94,122 @@ async def edit_plan(ctx: AppContext, ref: str | UUID, subtasks: Any) -> PlanView
             raise ConflictError("only a proposed plan can be edited")
         await plans.update_plan(conn, task.id, subtasks=clean)
     return await show_plan(ctx, task.id)
+
+
+# -- the plan as text (the editor's form) ---------------------------------------------------
+
+PLAN_ROLES = tuple(k.value for k in AgentKind if k not in (AgentKind.PLANNER, AgentKind.REVIEWER))
+PLAN_TEXT_HELP = (
+    "Each step starts with a line like  ## 2. Title  [role: coder]  [after: 1]  "
+    "(steps numbered 1, 2, 3 in order; role defaults to coder; after: none or earlier step "
+    "numbers; [model: name] is optional); the lines below it are its prompt."
+)
+_HEADER = re.compile(r"^##\s*(\d+)\s*[.)]\s?(.*)$")
+_TAG = re.compile(r"\s*\[\s*([A-Za-z_]+)\s*:\s*([^\]]*)\]\s*$")
+_SUBTASK_ERROR = re.compile(r"^subtask (\d+) ")
+
+
+def plan_text(subtasks: list[dict[str, Any]]) -> str:
+    """A plan's subtasks as the editable text `parse_plan_text` reads back."""
+    blocks: list[str] = []
+    for step, sub in enumerate(subtasks, 1):
+        deps = ", ".join(str(d) for d in sub.get("depends_on") or []) or "none"
+        header = f"## {step}. {sub['title']}  [role: {sub.get('role') or 'coder'}]  [after: {deps}]"
+        if sub.get("model"):
+            header += f"  [model: {sub['model']}]"
+        blocks.append(f"{header}\n{str(sub['prompt']).strip()}\n")
+    return "\n".join(blocks)
+
+
+def _header_tags(rest: str, line: int) -> tuple[str, dict[str, str]]:
+    tags: dict[str, str] = {}
+    while match := _TAG.search(rest):
+        key = match.group(1).lower()
+        if key not in ("role", "after", "model"):
+            raise InputError(f"line {line}: [{key}: ...] is not known; use role, after or model")
+        if key in tags:
+            raise InputError(f"line {line}: [{key}: ...] is given twice")
+        tags[key] = match.group(2).strip()
+        rest = rest[: match.start()]
+    return rest.strip(), tags
+
+
+def _after(value: str, step: int, line: int) -> list[int]:
+    if value.lower() in ("", "none", "-"):
+        return []
+    deps: list[int] = []
+    for part in re.split(r"[,\s]+", value.strip()):
+        if not part.isdigit():
+            raise InputError(
+                f"line {line}: step {step} comes after {part!r}; name earlier step numbers "
+                f"(like [after: 1, 2]) or none"
+            )
+        dep = int(part)
+        if dep == step:
+            raise InputError(f"line {line}: step {step} cannot come after itself")
+        if dep > step:
+            raise InputError(
+                f"line {line}: step {step} comes after step {dep}, which is later in the plan; "
+                f"a step may wait only for earlier ones (reorder the steps)"
+            )
+        if dep < 1:
+            raise InputError(f"line {line}: step {step} comes after step {dep}, which is no step")
+        if dep not in deps:
+            deps.append(dep)
+    return deps
+
+
+def parse_plan_text(text: str) -> list[dict[str, Any]]:
+    """The subtasks written in `text` (the form `plan_text` writes), checked like any plan by
+    `normalize_subtasks`. `InputError` says what is wrong and on which line."""
+    steps: list[tuple[int, dict[str, Any], list[str]]] = []  # header line, fields, prompt lines
+    for number, line in enumerate(text.splitlines(), 1):
+        header = _HEADER.match(line)
+        if header is None:
+            if steps:
+                steps[-1][2].append(line)
+            elif line.strip():
+                raise InputError(
+                    f"line {number}: text before the first step; start each step with a line "
+                    f"like  ## 1. Title"
+                )
+            continue
+        step = len(steps) + 1
+        if int(header.group(1)) != step:
+            raise InputError(
+                f"line {number}: this is step {step} but is numbered {header.group(1)}; "
+                f"number the steps 1, 2, 3 in order"
+            )
+        title, tags = _header_tags(header.group(2), number)
+        if not title:
+            raise InputError(f"line {number}: step {step} has no title")
+        role = tags.get("role", "").lower().replace(" ", "_") or "coder"
+        if role not in PLAN_ROLES:
+            raise InputError(
+                f"line {number}: step {step}'s role {tags['role']!r} is unknown; "
+                f"use one of {', '.join(PLAN_ROLES)}"
+            )
+        fields: dict[str, Any] = {"title": title, "role": role, "model": tags.get("model") or None,
+                  "depends_on": _after(tags.get("after", ""), step, number)}  # fmt: skip
+        steps.append((number, fields, []))
+    if not steps:
+        raise InputError("the plan has no steps; start each one with a line like  ## 1. Title")
+    subtasks: list[dict[str, Any]] = []
+    for at, fields, prompt in steps:
+        fields["prompt"] = "\n".join(prompt).strip()
+        if not fields["prompt"]:
+            raise InputError(
+                f"line {at}: step {len(subtasks) + 1} has no prompt; write it on the lines "
+                f"below its title"
+            )
+        subtasks.append(fields)
+    try:
+        return normalize_subtasks(subtasks)
+    except InputError as err:
+        found = _SUBTASK_ERROR.match(err.message)
+        if found and 1 <= int(found.group(1)) <= len(steps):
+            raise InputError(f"line {steps[int(found.group(1)) - 1][0]}: {err.message}") from err
+        raise
 
 
 async def _provider(ctx: AppContext, model: str, parent: Task) -> ProviderKind:
