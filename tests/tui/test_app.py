@@ -103,3 +103,20 @@ async def test_a_confirmation_names_its_keys() -> None:
         await pilot.press("n")
         await pilot.pause(0.1)
         assert answers == [False]
+
+
+async def test_usage_without_a_database_says_so_instead_of_loading_for_ever(home: Path) -> None:
+    url = "postgresql://u:pw@127.0.0.1:1/x"
+    app = AsyncCoderApp(load_settings(database_url=url, worker_concurrency=0))
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = app.main_screen
+        await until(pilot, lambda: main.banner.shown, what="the banner")
+        await pilot.press("u")
+        await pilot.pause(0.3)
+        if type(app.screen).__name__ == "UsageScreen":  # or it is refused, as new task is
+            report = app.screen.query_one("#usage-report")
+            await until(pilot, lambda: not report.loading, timeout=5, what="the loading state")
+            assert "not connected to the database" in screen_text(app)
+            await pilot.press("escape")
+        assert app.screen is main
+        await pilot.press("q")

@@ -90,7 +90,11 @@ class UsageScreen(Screen[None]):
         from asynccoder_tui.services import usage
 
         ctx = self.ctx_app.context
-        if ctx is None:
+        if ctx is None:  # the banner says why; ctrl+r reads it once the database is back
+            self.query_one("#usage-report").loading = False
+            self.query_one("#usage-summary", Static).update(
+                Text("Usage is not shown: not connected to the database (ctrl+r reloads)")
+            )
             return
         try:
             with self.ctx_app.reporting("read usage"):
