@@ -120,3 +120,19 @@ async def test_usage_without_a_database_says_so_instead_of_loading_for_ever(home
             await pilot.press("escape")
         assert app.screen is main
         await pilot.press("q")
+
+
+async def test_settings_without_a_database_show_the_configured_default_model(home: Path) -> None:
+    url = "postgresql://u:pw@127.0.0.1:1/x"
+    settings = load_settings(database_url=url, worker_concurrency=0, default_model="gpt-5")
+    app = AsyncCoderApp(settings)
+    async with app.run_test(size=(140, 45)) as pilot:
+        main = app.main_screen
+        await until(pilot, lambda: main.banner.shown, what="the banner")
+        await pilot.press("comma")
+        await until(pilot, lambda: type(app.screen).__name__ == "SettingsScreen", what="settings")
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert "loading…" not in text and "gpt-5" in text
+        await pilot.press("escape")
+        await pilot.press("q")

@@ -151,7 +151,13 @@ class SettingsScreen(Screen[None]):
         from asynccoder_tui.services.settings import masked
 
         ctx = self.ctx_app.context
-        if ctx is None:
+        if ctx is None:  # no database (the banner says why): what the settings alone tell
+            default = self.ctx_app.settings.default_model
+            select = self.query_one("#default_model", Select)
+            select.set_options([(f"{safe(default, 40)} (models not read: no database)", default)])
+            select.value = default
+            for name, _ in SECRETS[:2]:
+                self._masked(name, masked(getattr(self.ctx_app.settings, name)))
             return
         with self.ctx_app.reporting("read the settings"):
             for name, _ in SECRETS[:2]:
