@@ -106,6 +106,7 @@ COMMANDS: tuple[PaletteCommand, ...] = (
     PaletteCommand("Refresh pull request state", "Read the PR's state from GitHub", _pane("diff", "sync_pull_request")),
     PaletteCommand("Attempts side by side", "Best-of-N: compare, take hunks, pick one", lambda app: _main(app).action_attempts()),
     PaletteCommand("Approve plan", "Queue the planner's subtasks", _pane("diff", "approve_plan")),
+    PaletteCommand("Edit plan", "Change a proposed plan's subtasks before approving it", _pane("diff", "edit_plan")),
     PaletteCommand("Resume plan", "Merge the subtask that stopped the plan again", lambda app: _main(app).action_resume_plan("continue")),
     PaletteCommand("Skip subtask", "Leave out the subtask that stopped the plan", lambda app: _main(app).action_resume_plan("skip")),
     PaletteCommand("Reload", "Re-read everything from the database", lambda app: _main(app).action_reload()),

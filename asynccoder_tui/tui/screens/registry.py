@@ -37,6 +37,7 @@ def other_screens() -> list[type[Any]]:
     from asynccoder_tui.tui.screens.help import HelpScreen
     from asynccoder_tui.tui.screens.model_editor import ModelEditor, ModelTable
     from asynccoder_tui.tui.screens.new_task import NewTaskScreen
+    from asynccoder_tui.tui.screens.plan_editor import PlanEditor
     from asynccoder_tui.tui.screens.pull_request import PullRequestScreen
     from asynccoder_tui.tui.screens.settings import SettingsScreen
     from asynccoder_tui.tui.screens.usage import UsageScreen
@@ -52,6 +53,7 @@ def other_screens() -> list[type[Any]]:
         AgentTable,
         ModelEditor,
         AgentEditor,
+        PlanEditor,
         HelpScreen,
         WelcomeScreen,
         TextPrompt,

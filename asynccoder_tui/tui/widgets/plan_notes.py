@@ -1,7 +1,7 @@
 """A planner task's plan in the diff pane: its subtasks (role, title, the steps each waits for,
-the state of its child) and progress; `A` approves a proposed plan. A plan a merge conflict or
-a failed subtask stopped says why, where the conflict is, and the keys that go on (`M` resumes,
-`S` skips the subtask). Hidden without a plan."""
+the state of its child) and progress; `A` approves a proposed plan, `E` edits it. A plan a
+merge conflict or a failed subtask stopped says why, where the conflict is, and the keys that
+go on (`M` resumes, `S` skips the subtask). Hidden without a plan."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def render_plan(view: PlanView) -> Text:
         f"  ·  {view.progress}" if view.total else "",
     )
     if view.status == "proposed":
-        text.append(f"  ·  {len(view.subtasks)} subtasks  ·  A approves", style="dim")
+        text.append(f"  ·  {len(view.subtasks)} subtasks  ·  A approves  ·  E edits", style="dim")
     if view.problem:
         text.append("\n" + safe(view.problem.get("message", "")), style="red")
     if view.status in RESUMABLE:

@@ -76,6 +76,7 @@ class ReviewPane(Vertical):
             "b", "send_review_back", "Send review back", show=False, id="diff.send_review_back"
         ),
         Binding("A", "approve_plan", "Approve plan", show=False, id="diff.approve_plan"),
+        Binding("E", "edit_plan", "Edit plan", show=False, id="diff.edit_plan"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -277,6 +278,41 @@ class ReviewPane(Vertical):
             children = await plans.approve_plan(ctx, task_id)
             self.notify(f"Plan approved: {len(children)} subtasks queued", title="Plan")
             self.load_review(task_id, self._generation)
+
+    def action_edit_plan(self) -> None:
+        """`E`: edit a proposed plan's subtasks in a dialog (an approved one is refused)."""
+        plan = self.query_one(PlanNotes).plan
+        if self.task_id is None or plan is None:
+            self.notify("This task has no plan to edit", severity="warning", timeout=3)
+            return
+        if plan.status != "proposed":
+            self.notify(
+                f"The plan is {plan.status}: only a proposed plan can be edited, before A "
+                f"approves it",
+                severity="warning",
+                timeout=4,
+            )
+            return
+        from asynccoder_tui.services import plans
+        from asynccoder_tui.tui.screens.plan_editor import PlanEditor
+
+        ctx = self.ctx_app.context
+        if ctx is None:
+            return
+        task_id = self.task_id
+
+        async def save(text: str) -> Any:
+            return await plans.edit_plan(ctx, task_id, plans.parse_plan_text(text))
+
+        def saved(view: Any) -> None:
+            if view is not None and self.task_id == task_id:
+                self.query_one(PlanNotes).show_plan(view)
+                self.notify(f"Plan saved: {len(view.subtasks)} subtasks", title="Plan")
+
+        editor = PlanEditor(
+            str(task_id)[:8], plans.plan_text(plan.subtasks), plans.PLAN_TEXT_HELP, save
+        )
+        self.app.push_screen(editor, saved)
 
     def events_appended(self, task_id: UUID) -> None:
         """A finished task's transcript grew: a review may have arrived (re-read it)."""
