@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from asynccoder_tui.db import repositories
+from asynccoder_tui.db import events, repositories
 from asynccoder_tui.db import reviews as reviews_db
+from asynccoder_tui.domain.enums import EventKind
 from asynccoder_tui.domain.errors import ConflictError, InputError
 from asynccoder_tui.domain.models import Repository, Review, Task
 from asynccoder_tui.services import repos as repo_service
@@ -55,7 +56,25 @@ async def send_back(ctx: AppContext, ref: str | UUID) -> Task:
         raise ConflictError("this task has no review yet")
     if review.status == "approved":
         raise ConflictError("the latest review approved the task; nothing to send back")
-    return await task_service.follow_up(ctx, review.task_id, changes_message(review))
+    message = changes_message(review)
+    if await _already_sent(ctx, review, message):
+        raise ConflictError(
+            "this review was already sent back to the coder",
+            hint="its next commit is reviewed again; send that review back if it asks for more",
+        )
+    return await task_service.follow_up(ctx, review.task_id, message)
+
+
+async def _already_sent(ctx: AppContext, review: Review, message: str) -> bool:
+    """Whether the task's transcript holds `message` as a user message since the review."""
+    for event in await events.list_events(ctx.db.pool, review.task_id):
+        if event.kind is not EventKind.MESSAGE or event.payload.get("role") != "user":
+            continue
+        if review.created_at and event.created_at and event.created_at < review.created_at:
+            continue
+        if str(event.payload.get("text") or "").strip() == message.strip():
+            return True
+    return False
 
 
 async def set_review_mode(

@@ -102,3 +102,26 @@ async def test_changes_requested_round_trip_and_required_gate(ctx, settings, mak
         e for e in transcript if e.kind is EventKind.MESSAGE and e.payload.get("role") == "user"
     ]
     assert any("README.md:3" in str(e.payload.get("text")) for e in sent)
+
+
+async def test_a_review_is_sent_back_once(ctx, settings, make_repo) -> None:
+    """A second b (or --send-back) for the same review does not queue its findings again:
+    the coder would run twice on one request, paid twice."""
+    root = make_repo()
+    await repos.add_repo(ctx, str(root))
+    await reviews.set_review_mode(ctx, str(root), "on", model="scripted:reviewer-changes")
+    task = await tasks.submit(
+        ctx,
+        tasks.SubmitRequest(repository=str(root), prompt="Add a note", model="scripted:demo"),
+    )
+    async with running_pool(ctx, quick(settings), concurrency=2):
+        await wait_status(ctx, task.id, FINAL)
+        await _reviewed(ctx, task.id, 1)
+    await reviews.send_back(ctx, task.id)  # no worker now: it stays queued with the message
+    with pytest.raises(ConflictError, match="already sent back"):
+        await reviews.send_back(ctx, task.id)
+    sent = [
+        e for e in await events.list_events(ctx.db.pool, task.id)
+        if e.kind is EventKind.MESSAGE and "README.md:3" in str(e.payload.get("text"))
+    ]  # fmt: skip
+    assert len(sent) == 1
