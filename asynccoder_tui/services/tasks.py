@@ -105,9 +105,9 @@ def title_from(prompt: str, limit: int = 80) -> str:
 async def _model(ctx: AppContext, name: str | None, mode: TaskMode = TaskMode.CODE) -> AIModel:
     """The model a task runs on: the one asked for, else the default model of the agent its
     mode runs as (the planner's for a plan...), else the `default_model` setting."""
-    if not (name or "").strip():
+    if not name:  # not given (a name of blanks is refused below)
         name = await default_model_for(ctx.db.pool, mode) or ctx.settings.default_model
-    name = (name or "").strip()
+    name = name.strip()
     if not name or len(name) > 200 or any(not c.isprintable() for c in name):
         raise InputError(f"invalid model name {name[:40]!r}")
     model = await resolve_model(ctx.db.pool, name)
