@@ -62,6 +62,7 @@ def print_settings(repo: Repository, s: EffectiveRepoSettings) -> None:
     print(f"  network         {network}")
     files = ", ".join(inert(f) for f in s.copy_files)
     print(f"  copy files      {files or '(none)'}")
+    print(f"  github          {_shown(s.github, '(its remote, when that is on GitHub)')}")
 
 
 async def cmd_repo_show(args: argparse.Namespace, settings: Settings) -> int:
@@ -82,7 +83,7 @@ async def cmd_repo_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def _changes(args: argparse.Namespace, current: EffectiveRepoSettings) -> dict[str, Any]:
     changes: dict[str, Any] = {}
-    for key in ("test_command", "setup_command", "review", "review_model"):
+    for key in ("test_command", "setup_command", "review", "review_model", "github"):
         value = getattr(args, key)
         if value is not None:
             changes[key] = value
@@ -106,7 +107,7 @@ async def cmd_repo_set(args: argparse.Namespace, settings: Settings) -> int:
                 raise InputError(
                     "nothing to change",
                     hint="give --test-command, --setup-command, --review, --review-model, "
-                    "--network, --copy-file or --clear-copy-files",
+                    "--network, --copy-file, --clear-copy-files or --github",
                 )
             after = await repos.update_repo_settings(ctx, repo.id, **changes)
         except (InputError, NotFoundError) as err:
@@ -157,5 +158,10 @@ def register_repo_settings_commands(repo: Any) -> None:
         help="a file (relative to the repository) copied into each workspace; repeat for more",
     )  # fmt: skip
     p.add_argument("--clear-copy-files", action="store_true", help="forget the copy files first")
+    p.add_argument(
+        "--github", metavar="OWNER/NAME",
+        help="where pull requests of a local repository go when its remote is not on GitHub; "
+        "'' clears it",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_repo_set)

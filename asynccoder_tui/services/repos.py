@@ -254,6 +254,8 @@ class EffectiveRepoSettings:
     network_default: bool = False
     """The global `sandbox_network` setting, used when `network` is None."""
     copy_files: list[str] = field(default_factory=list)
+    github: str | None = None
+    """`owner/name` pull requests of a local repository go to (else its GitHub remote)."""
 
     @property
     def network_effective(self) -> bool:
@@ -264,6 +266,7 @@ class EffectiveRepoSettings:
             "test_command": self.test_command, "setup_command": self.setup_command,
             "review": self.review, "review_model": self.review_model, "network": self.network,
             "network_effective": self.network_effective, "copy_files": list(self.copy_files),
+            "github": self.github,
         }  # fmt: skip
 
 
@@ -277,6 +280,7 @@ def effective_settings(repo: Repository, *, network_default: bool = False) -> Ef
     test = raw.get("test_command")
     review = str(raw.get("review") or "off").lower()
     model = raw.get("review_model")
+    github = raw.get("github")
     return EffectiveRepoSettings(
         test_command=test if isinstance(test, str) and test.strip() else None,
         setup_command=spec.setup_command or None,
@@ -285,6 +289,7 @@ def effective_settings(repo: Repository, *, network_default: bool = False) -> Ef
         network=spec.network,
         network_default=network_default,
         copy_files=list(spec.copy_files),
+        github=github if isinstance(github, str) and github.count("/") == 1 else None,
     )
 
 
@@ -390,11 +395,13 @@ async def update_repo_settings(
     review_model: str | None = UNCHANGED,
     network: bool | None = UNCHANGED,
     copy_files: list[str] | str = UNCHANGED,
+    github: str | None = UNCHANGED,
 ) -> EffectiveRepoSettings:
     """Validate and save the given settings of the user's repository, audited.
 
     An empty command, review model or copy-file list clears it; `network=None` hands the choice
-    back to the global setting. Nothing is written (no row, no audit) when nothing changes.
+    back to the global setting; `github` (owner/name, empty clears) is where a local
+    repository's pull requests go when its remote is not on GitHub. Nothing is written (no row, no audit) when nothing changes.
     """
     wanted: dict[str, Any] = {}
     if test_command is not UNCHANGED:
@@ -413,6 +420,11 @@ async def update_repo_settings(
         wanted["network"] = network
     if copy_files is not UNCHANGED:
         wanted["copy_files"] = check_copy_files(copy_files)
+    if github is not UNCHANGED:
+        if github is not None and not isinstance(github, str):
+            raise InputError("the GitHub repository must be given as owner/name")
+        name = (github or "").strip()
+        wanted["github"] = validate_github_full_name(name) if name else None
     repo = await _own(ctx, ref) if isinstance(ref, UUID) else await find(ctx, ref)
     default = ctx.settings.sandbox_network
     async with transaction(ctx.db.pool) as conn:

@@ -13,6 +13,7 @@ as changed since review until it is marked again.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -212,14 +213,35 @@ async def github_name(repo: Repository, ws: Workspace) -> str:
     if match is None:
         raise ConflictError(
             f"repository {repo.display_name} has no GitHub remote to open a pull request on",
-            hint='set its "github" setting to owner/name, or push the branch yourself',
+            hint="add a GitHub remote (git remote add origin https://github.com/OWNER/NAME.git), "
+            "or name it with `asynccoder repo set REPO --github OWNER/NAME`",
         )
     return match.group(1)
 
 
+def _plan_summary(summary: str) -> str | None:
+    """A planner's summary is its plan as JSON: the subtasks as a list, or None."""
+    if not summary.startswith("{"):
+        return None
+    try:
+        subtasks = json.loads(summary).get("subtasks")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(subtasks, list) or not subtasks:
+        return None
+    lines = ["Done in subtasks:"]
+    for n, sub in enumerate(subtasks, 1):
+        if isinstance(sub, dict):
+            role = f" ({sub['role']})" if isinstance(sub.get("role"), str) else ""
+            lines.append(f"{n}. {str(sub.get('title') or 'untitled').strip()}{role}")
+    return "\n".join(lines)
+
+
 def default_body(task: Task) -> str:
-    summary = (task.summary or "").strip() or "(no summary)"
-    stats = f"{task.files_changed} files changed, +{task.lines_added} -{task.lines_removed}"
+    summary = (task.summary or "").strip()
+    summary = _plan_summary(summary) or summary or "(no summary)"
+    files = "1 file" if task.files_changed == 1 else f"{task.files_changed} files"
+    stats = f"{files} changed, +{task.lines_added} -{task.lines_removed}"
     return f"{summary}\n\n---\n{stats}. Made with Async Coder (model: {task.model})."
 
 

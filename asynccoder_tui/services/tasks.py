@@ -258,6 +258,10 @@ async def task_results(ctx: AppContext, task_id: UUID) -> list[dict[str, object]
     return await results.list_results(ctx.db.pool, task_id)
 
 
+def _ended(status: TaskStatus) -> str:
+    return {TaskStatus.CANCELLED: "been cancelled"}.get(status, status.value)
+
+
 async def cancel(ctx: AppContext, ref: str | UUID) -> Task:
     """Cancel a queued task at once; ask a running one to stop (its worker settles it)."""
     task = await get_task(ctx, ref)
@@ -294,7 +298,7 @@ async def cancel(ctx: AppContext, ref: str | UUID) -> Task:
                 [(EventKind.STATUS, {"status": "cancelling", "detail": "cancel requested"})],
             )
         else:
-            raise ConflictError(f"task {str(task.id)[:8]} has already {current.status.value}")
+            raise ConflictError(f"task {str(task.id)[:8]} has already {_ended(current.status)}")
         await audit.record(
             conn,
             user_id=ctx.user.id,
