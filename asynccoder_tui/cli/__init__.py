@@ -188,9 +188,27 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_doctor)
 
-    from asynccoder_tui.cli.work import register_work_commands
+    # The command modules, imported only now: the UI starts without them.
+    from asynccoder_tui.cli.attempts import register_attempt_commands
+    from asynccoder_tui.cli.catalog import register_agent_commands, register_model_commands
+    from asynccoder_tui.cli.plans import register_plan_commands
+    from asynccoder_tui.cli.repo_settings import register_repo_settings_commands
+    from asynccoder_tui.cli.repos import register_repo_commands
+    from asynccoder_tui.cli.reviews import register_review_commands
+    from asynccoder_tui.cli.tasks import register_task_commands
+    from asynccoder_tui.cli.usage import register_usage_command
+    from asynccoder_tui.cli.worker import register_worker_command
 
-    register_work_commands(sub)
+    task = register_task_commands(sub)
+    repo = register_repo_commands(sub)
+    register_review_commands(task, repo)
+    register_repo_settings_commands(repo)
+    register_plan_commands(task)
+    register_attempt_commands(task)
+    register_usage_command(sub)
+    register_model_commands(sub)
+    register_agent_commands(sub)
+    register_worker_command(sub)
     return parser
 
 

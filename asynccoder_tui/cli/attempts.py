@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from asynccoder_tui.cli.work import _id, _json, opened
+from asynccoder_tui.cli.common import _id, _json, opened
 from asynccoder_tui.domain.text import inert
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""CLI commands that edit the catalogue of models and agents: `model set-price|enable|disable|add`
+"""CLI commands for the catalogue of models and agents: `model list|set-price|enable|disable|add`
 and `agent list|set`. They parse and print; validation and auditing are in `services.models` and
 `services.agents`."""
 
@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asynccoder_tui.cli.work import _json, opened
+from asynccoder_tui.cli.common import _json, opened
 from asynccoder_tui.domain.errors import InputError
 from asynccoder_tui.domain.text import inert
 
@@ -23,6 +23,21 @@ def _model_line(m: AIModel) -> str:
         f"{inert(m.name)}: in ${m.input_price:f}/M  out ${m.output_price:f}/M  "
         f"cache read ${m.cache_read_price:f}/M  cache write ${m.cache_write_price:f}/M  {state}"
     )
+
+
+async def cmd_model_list(args: argparse.Namespace, settings: Settings) -> int:
+    from asynccoder_tui.services import models
+
+    async with opened(settings) as ctx:
+        found = await models.list_models(ctx, active_only=not args.all)
+    if args.json:
+        _json([m.model_dump(mode="json") for m in found])
+        return 0
+    for m in found:
+        print(f"{inert(m.name):<22} {m.provider.value:<18} in ${m.input_price}/M  out ${m.output_price}/M  "
+              f"cache read ${m.cache_read_price}/M  {m.context_window:,} ctx"
+              f"{'' if m.active else '  disabled'}")  # fmt: skip
+    return 0
 
 
 async def cmd_model_set_price(args: argparse.Namespace, settings: Settings) -> int:
@@ -111,6 +126,16 @@ async def cmd_agent_set(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"saved {inert(agent.name)} ({agent.kind.value}); it applies to the next run")
     return 0
+
+
+def register_model_commands(sub: Any) -> None:
+    model = sub.add_parser("model", help="models and prices")
+    m = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    p = m.add_parser("list", help="list models with their prices per million tokens")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--all", action="store_true", help="disabled models too")
+    p.set_defaults(handler=cmd_model_list)
+    register_model_actions(m)
 
 
 def register_model_actions(m: Any) -> None:

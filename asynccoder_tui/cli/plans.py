@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asynccoder_tui.cli.work import _id, _json, opened
+from asynccoder_tui.cli.common import _id, _json, opened
 from asynccoder_tui.domain.errors import InputError
 from asynccoder_tui.domain.text import inert
 

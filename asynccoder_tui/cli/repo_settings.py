@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from asynccoder_tui.cli.work import _json, opened
+from asynccoder_tui.cli.common import _json, opened
 from asynccoder_tui.domain.errors import InputError, NotFoundError
 from asynccoder_tui.domain.text import inert
 

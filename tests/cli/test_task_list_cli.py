@@ -75,7 +75,7 @@ def test_task_list_sort_option(db_url: str, home: Path) -> None:
 
 
 def test_task_list_help_names_the_sorts() -> None:
-    from asynccoder_tui.cli.work import TASK_SORTS
+    from asynccoder_tui.cli.tasks import TASK_SORTS
     from asynccoder_tui.domain.queries import TaskSort
 
     assert TASK_SORTS == tuple(s.value for s in TaskSort)

@@ -1,52 +1,28 @@
-"""CLI commands for the work itself: `task`, `repo`, `usage`, `model` and `worker`.
-
-Every command opens one `AppContext`, calls `services/`, prints plain text (or JSON with
+"""CLI commands for tasks: `task submit|list|show|cancel|follow-up|retry|diff|pr|take-hunk|
+plan-resume`. Each opens one `AppContext`, calls `services/`, prints plain text (or JSON with
 `--json`) and closes it. Text that came from a model or a repository is printed inert.
+
+The `task` group's other actions (review, plan, attempts, pick) live in their own modules and are
+added to the group that `register_task_commands` returns.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
-from asynccoder_tui.domain.enums import EventKind, Priority, TaskMode, TaskStatus
+from asynccoder_tui.cli.common import _id, _json, opened, positive, read_stdin
+from asynccoder_tui.cli.transcript import print_event, wait_for
+from asynccoder_tui.domain.enums import Priority, TaskMode, TaskStatus
 from asynccoder_tui.domain.text import inert
 
 if TYPE_CHECKING:
     # Imported when a command runs, not when the parser is built: the UI starts through
     # the same parser and must not pay for the database layer before its first frame.
     from asynccoder_tui.config import Settings
-    from asynccoder_tui.domain.models import Task, TaskEvent
+    from asynccoder_tui.domain.models import Task
     from asynccoder_tui.services.context import AppContext
-
-Handler = Callable[[argparse.Namespace, "Settings"], Coroutine[Any, Any, int]]
-
-EXIT_TASK_FAILED = 3
-EXIT_TASK_CANCELLED = 4
-
-
-@asynccontextmanager
-async def opened(settings: Settings) -> AsyncIterator[AppContext]:
-    from asynccoder_tui.services.context import AppContext
-
-    ctx = await AppContext.open(settings)
-    try:
-        yield ctx
-    finally:
-        await ctx.close()
-
-
-def _json(data: Any) -> None:
-    from asynccoder_tui.cli import print_json
-
-    print_json(data)
 
 
 def task_dict(task: Task) -> dict[str, Any]:
@@ -74,38 +50,6 @@ def task_line(task: Task) -> str:
         f"{str(task.id)[:8]}  {task.status.value:<9} {task.mode.value:<6} {inert(task.model)[:20]:<20} "
         f"${task.cost:.4f} {diff:>10} {_age(task):>4}  {inert(task.title)[:60]}{pr}"
     )
-
-
-# task -------------------------------------------------------------------------------------------
-
-
-def read_stdin() -> str:
-    """Standard input as text; `InputError` when it is not UTF-8."""
-    from asynccoder_tui.domain.errors import InputError
-
-    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise InputError(
-            f"standard input is not UTF-8 text (byte {err.start})",
-            hint="convert it to UTF-8 first, e.g. with iconv",
-        ) from None
-
-
-def positive(limit: int) -> Callable[[str], int]:
-    """An argparse type: a whole number from 1 to `limit`."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if not 1 <= value <= limit:
-            raise argparse.ArgumentTypeError(f"must be from 1 to {limit}, not {value}")
-        return value
-
-    return parse
 
 
 async def cmd_task_submit(args: argparse.Namespace, settings: Settings) -> int:
@@ -154,80 +98,6 @@ async def _submit_attempts(ctx: AppContext, args: argparse.Namespace, prompt: st
         for t in made:
             print(f"submitted {t.id} {inert(t.model)} ({t.held_credits} credits held)")
     return 0
-
-
-async def wait_for(ctx: AppContext, task_id: UUID, *, as_json: bool, run_worker: bool) -> int:
-    """Stream the transcript until the task ends; exit with its outcome."""
-    from asynccoder_tui.services import live, tasks
-
-    pool = None
-    if run_worker and not await live.workers_alive(ctx):
-        pool = await live.start_worker_pool(ctx, concurrency=1)
-        if not as_json:
-            print("no worker is running: running this task here", file=sys.stderr)
-    seq = 0
-    try:
-        async with live.subscription(ctx, ["task_events", "task_status"]) as updates:
-            while True:
-                for event in await tasks.transcript(ctx, task_id, after_seq=seq):
-                    seq = event.seq
-                    if as_json:
-                        from asynccoder_tui.cli import json_safe
-
-                        print(json_safe(event.model_dump_json()))
-                    else:
-                        print_event(event)
-                task = await tasks.get_task(ctx, task_id)
-                if task.status.is_final and await _caught_up(ctx, task_id, seq):
-                    break
-                await updates.wait(timeout=1.0)
-    finally:
-        if pool is not None:
-            await pool.stop()
-    if not as_json:
-        print(f"\n{task.status.value}: {inert(task.error or task.summary or '')}".rstrip(": "))
-    return {
-        TaskStatus.COMPLETED: 0,
-        TaskStatus.CANCELLED: EXIT_TASK_CANCELLED,
-    }.get(task.status, EXIT_TASK_FAILED)
-
-
-async def _caught_up(ctx: AppContext, task_id: UUID, seq: int) -> bool:
-    from asynccoder_tui.services import tasks
-
-    return not await tasks.transcript(ctx, task_id, after_seq=seq, limit=1)
-
-
-def print_event(event: TaskEvent) -> None:
-    p = event.payload
-    kind = event.kind
-    if kind is EventKind.TEXT_DELTA:
-        print(inert(str(p.get("text", ""))), end="", flush=True)
-    elif kind is EventKind.MESSAGE:
-        role = p.get("role", "user")
-        if role == "user":
-            print(f"\n> {inert(str(p.get('text', '')))}")
-    elif kind is EventKind.TOOL_CALL:
-        args = p.get("arguments")
-        summary = inert(str(args))[:120] if args else ""
-        print(f"\n  [{inert(str(p.get('name', 'tool')))}] {summary}")
-    elif kind is EventKind.TOOL_RESULT:
-        mark = "ok" if p.get("ok", True) else "failed"
-        first = inert(str(p.get("output", ""))).strip().splitlines()[:1]
-        print(f"    -> {mark}{': ' + first[0][:120] if first else ''}")
-    elif kind is EventKind.STATUS:
-        label = p.get("status") or p.get("state") or ""
-        detail = p.get("detail") or ""
-        if label not in ("step",):
-            print(f"\n[{inert(str(label))}] {inert(str(detail))}".rstrip())
-    elif kind is EventKind.RETRY:
-        print(
-            f"\n[retry {p.get('attempt')}] {inert(str(p.get('reason', '')))} (in {p.get('delay')} s)"
-        )
-    elif kind is EventKind.ERROR:
-        print(f"\n[error] {inert(str(p.get('message', '')))}")
-    elif kind is EventKind.USAGE and p.get("settlement"):
-        print(f"\n[billed] {p.get('billed_credits', 0)} credits (${p.get('cost', '0')})")
 
 
 TASK_SORTS = ("newest", "oldest", "status", "cost", "updated")
@@ -404,134 +274,8 @@ async def cmd_task_plan_resume(args: argparse.Namespace, settings: Settings) -> 
     return 1 if view.status in ("conflict", "failed") else 0
 
 
-# repo, usage, model, worker ---------------------------------------------------------------------
-
-
-async def cmd_repo_add(args: argparse.Namespace, settings: Settings) -> int:
-    from asynccoder_tui.services import repos
-
-    async with opened(settings) as ctx:
-        repo = await repos.add_repo(ctx, args.ref)
-    print(f"added {inert(repo.display_name)} (default branch {inert(repo.default_branch)})")
-    return 0
-
-
-async def cmd_repo_list(args: argparse.Namespace, settings: Settings) -> int:
-    from asynccoder_tui.services import repos
-
-    async with opened(settings) as ctx:
-        rows = await repos.list_repos(ctx, include_archived=args.all)
-    if args.json:
-        _json([{**r.repository.model_dump(mode="json"), "open_tasks": r.open_tasks} for r in rows])
-    elif not rows:
-        print("no repositories: add one with `asynccoder repo add PATH` or `owner/name`")
-    for row in [] if args.json else rows:
-        repo = row.repository
-        where = inert(repo.local_path or repo.full_name or "")
-        status = "" if repo.status.value == "active" else f" [{repo.status.value}]"
-        print(f"{inert(repo.display_name):<30} {repo.kind.value:<6} {inert(repo.default_branch):<12} "
-              f"{row.open_tasks:>3} open  {where}{status}")  # fmt: skip
-    return 0
-
-
-async def cmd_repo_sync(args: argparse.Namespace, settings: Settings) -> int:
-    from asynccoder_tui.services import repos
-
-    async with opened(settings) as ctx:
-        result = await repos.sync_github(
-            ctx, progress=lambda done, total: print(f"\r{done}/{total}", end="", file=sys.stderr)
-        )
-    print(f"\nsynced {result.seen} repositories from GitHub")
-    return 0
-
-
-async def cmd_repo_archive(args: argparse.Namespace, settings: Settings) -> int:
-    from asynccoder_tui.services import repos
-
-    async with opened(settings) as ctx:
-        repo = await repos.find(ctx, args.ref)
-        await (repos.restore if args.restore else repos.archive)(ctx, repo.id)
-    print(f"{inert(repo.display_name)} {'restored' if args.restore else 'archived'}")
-    return 0
-
-
-async def cmd_usage(args: argparse.Namespace, settings: Settings) -> int:
-    from asynccoder_tui.services import usage
-
-    async with opened(settings) as ctx:
-        report = await usage.report(ctx)
-    if args.json:
-        _json(report.as_dict())
-        return 0
-    rate = report.credits_per_usd
-    print(f"balance      {report.balance} credits (${report.balance / rate:.2f})")
-    print(f"this month   {report.month_tokens:,} tokens, ${report.month_cost:.4f}")
-    print("ledger       " + ", ".join(f"{k} {v}" for k, v in sorted(report.ledger_totals.items())))
-    print(
-        "tasks        "
-        + (", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())) or "none")
-    )
-    if report.by_model:
-        print("by model")
-        for m in report.by_model:
-            print(
-                f"  {inert(m.model):<24} {m.calls:>5} calls {m.input_tokens + m.output_tokens:>12,} tokens ${m.cost:.4f}"
-            )
-    for title, stats in (
-        ("runs by agent", report.by_agent),
-        ("runs by model", report.by_agent_model),
-    ):
-        if stats:
-            print(title)
-        for s in stats:
-            print(f"  {inert(s.key):<24} {s.runs:>5} runs {s.success_rate:>6.0%} ok  mean ${s.mean_cost:.4f} "
-                  f"{s.mean_seconds:.1f} s  {s.files_changed} files +{s.lines_added} -{s.lines_removed}")  # fmt: skip
-    return 0
-
-
-async def cmd_model_list(args: argparse.Namespace, settings: Settings) -> int:
-    from asynccoder_tui.services import models
-
-    async with opened(settings) as ctx:
-        found = await models.list_models(ctx, active_only=not args.all)
-    if args.json:
-        _json([m.model_dump(mode="json") for m in found])
-        return 0
-    for m in found:
-        print(f"{inert(m.name):<22} {m.provider.value:<18} in ${m.input_price}/M  out ${m.output_price}/M  "
-              f"cache read ${m.cache_read_price}/M  {m.context_window:,} ctx"
-              f"{'' if m.active else '  disabled'}")  # fmt: skip
-    return 0
-
-
-async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from asynccoder_tui.services import live
-
-    async with opened(settings) as ctx:
-        pool = await live.start_worker_pool(ctx, concurrency=args.concurrency)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        print(
-            f"worker {pool.worker_id} running {args.concurrency} task(s) at a time; Ctrl-C stops",
-            file=sys.stderr,
-        )
-        await stop.wait()
-        print("stopping: running tasks go back to the queue", file=sys.stderr)
-        await pool.stop()
-    return 0
-
-
-# registration -----------------------------------------------------------------------------------
-
-
-def _id(p: argparse.ArgumentParser) -> None:
-    p.add_argument("id", help="task id (or its first 8 characters)")
-
-
-def register_work_commands(sub: Any) -> None:
+def register_task_commands(sub: Any) -> Any:
+    """The `task` group with its own actions; returns its subparsers for the other modules."""
     task = sub.add_parser("task", help="submit, list, show, cancel, follow up, retry, diff, pr")
     t = task.add_subparsers(dest="task_command", metavar="ACTION", required=True)
 
@@ -621,50 +365,4 @@ def register_work_commands(sub: Any) -> None:
     p.add_argument("--skip", action="store_true", help="leave out the subtask that stopped it")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_task_plan_resume)
-
-    repo = sub.add_parser("repo", help="add, list, sync and archive repositories")
-    r = repo.add_subparsers(dest="repo_command", metavar="ACTION", required=True)
-    p = r.add_parser("add", help="add a local checkout (PATH) or a GitHub repository (owner/name)")
-    p.add_argument("ref", metavar="PATH|URL")
-    p.set_defaults(handler=cmd_repo_add)
-    p = r.add_parser("list", help="list repositories")
-    p.add_argument("--all", action="store_true", help="include archived ones")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(handler=cmd_repo_list)
-    p = r.add_parser("sync", help="refresh the repositories you can reach on GitHub")
-    p.set_defaults(handler=cmd_repo_sync)
-    p = r.add_parser("archive", help="archive a repository (soft delete; --restore undoes)")
-    p.add_argument("ref", metavar="REPO")
-    p.add_argument("--restore", action="store_true", help="bring an archived repository back")
-    p.set_defaults(handler=cmd_repo_archive)
-
-    from asynccoder_tui.cli.attempts import register_attempt_commands
-    from asynccoder_tui.cli.plans import register_plan_commands
-    from asynccoder_tui.cli.repo_settings import register_repo_settings_commands
-    from asynccoder_tui.cli.reviews import register_review_commands
-
-    register_review_commands(t, r)
-    register_repo_settings_commands(r)
-    register_plan_commands(t)
-    register_attempt_commands(t)
-
-    p = sub.add_parser("usage", help="balance, ledger and usage by model")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(handler=cmd_usage)
-
-    model = sub.add_parser("model", help="models and prices")
-    m = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
-    p = m.add_parser("list", help="list models with their prices per million tokens")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--all", action="store_true", help="disabled models too")
-    p.set_defaults(handler=cmd_model_list)
-    from asynccoder_tui.cli.catalog import register_agent_commands, register_model_actions
-
-    register_model_actions(m)
-    register_agent_commands(sub)
-
-    p = sub.add_parser("worker", help="run tasks from the queue until stopped (SIGINT/SIGTERM)")
-    p.add_argument(
-        "--concurrency", type=positive(64), default=2, help="tasks at a time (1-64, default 2)"
-    )
-    p.set_defaults(handler=cmd_worker)
+    return t
