@@ -1,7 +1,7 @@
 """The data the diff view shows, and the row layout that maps screen rows onto it.
 
-`DiffFile` and `DiffHunk` are what callers hand to `DiffView` (the services layer adapts the
-version-control models to them). A file's hunks may be left out (`hunks=None`) and supplied
+`DiffFile` and `DiffHunk` are what callers hand to `DiffView` (`to_diff_file` and
+`to_diff_hunks` adapt the version-control models to them). A file's hunks may be left out (`hunks=None`) and supplied
 later, when the view asks for them.
 
 The layout never materialises one object per row: each file knows its own height, the view
@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from itertools import accumulate
+from typing import Any
 
 FILE_KINDS = ("added", "deleted", "modified", "renamed", "copied", "type_changed")
 
@@ -60,6 +61,29 @@ class DiffFile:
     @property
     def mode_changed(self) -> bool:
         return bool(self.old_mode and self.new_mode and self.old_mode != self.new_mode)
+
+
+def to_diff_file(change: Any) -> DiffFile:
+    """A version-control `FileChange` as the diff view's `DiffFile` (hunks not loaded)."""
+    kind = getattr(change.kind, "value", str(change.kind))
+    return DiffFile(
+        path=change.path,
+        kind=kind,
+        old_path=change.old_path,
+        added=change.added or 0,
+        removed=change.removed or 0,
+        binary=bool(change.binary),
+        old_mode=change.old_mode,
+        new_mode=change.new_mode,
+        hunks=() if change.binary else None,
+    )
+
+
+def to_diff_hunks(file_diff: Any) -> list[DiffHunk]:
+    return [
+        DiffHunk(header=h.header, old_start=h.old_start, new_start=h.new_start, lines=h.lines)
+        for h in file_diff.hunks
+    ]
 
 
 class RowKind(IntEnum):

@@ -4,7 +4,8 @@ The file list is read first (with +/- counts); each file's hunks are read when t
 asks for them (as the file nears the screen). Rejecting a hunk reverts it in the task's
 workspace through the review service, then re-reads that file, so what is shown is always what
 the workspace holds. Comments on hunks are collected here and sent to the agent together as
-one follow-up (`s`); `p` opens the pull-request dialog.
+one follow-up (`s`). The plan, the automatic review and the pull request are the base class's
+(`review_task_actions.py`).
 
 A file marked reviewed (`m` in the diff view) is saved with the fingerprint of the content the
 reviewer was shown; when the file list is read, each file's marks are checked against its
@@ -16,55 +17,29 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
 from textual.widgets import Static
 
 from asynccoder_tui.domain.enums import TaskStatus
-from asynccoder_tui.domain.errors import ConflictError, GitError, NotFoundError, WorkspaceError
+from asynccoder_tui.domain.errors import ConflictError, GitError, WorkspaceError
 from asynccoder_tui.domain.models import Task
 from asynccoder_tui.tui.format import safe
 from asynccoder_tui.tui.widgets import diff_messages
-from asynccoder_tui.tui.widgets.diff_model import DiffFile, DiffHunk
+from asynccoder_tui.tui.widgets.diff_model import to_diff_file, to_diff_hunks
 from asynccoder_tui.tui.widgets.diff_view import DiffView
 from asynccoder_tui.tui.widgets.plan_notes import PlanNotes
 from asynccoder_tui.tui.widgets.review_notes import ReviewNotes
-
-if TYPE_CHECKING:
-    from asynccoder_tui.tui.app import AsyncCoderApp
+from asynccoder_tui.tui.widgets.review_task_actions import TaskReviewActions
 
 
-def to_diff_file(change: Any) -> DiffFile:
-    """A version-control `FileChange` as the diff view's `DiffFile` (hunks not loaded)."""
-    kind = getattr(change.kind, "value", str(change.kind))
-    return DiffFile(
-        path=change.path,
-        kind=kind,
-        old_path=change.old_path,
-        added=change.added or 0,
-        removed=change.removed or 0,
-        binary=bool(change.binary),
-        old_mode=change.old_mode,
-        new_mode=change.new_mode,
-        hunks=() if change.binary else None,
-    )
-
-
-def to_diff_hunks(file_diff: Any) -> list[DiffHunk]:
-    return [
-        DiffHunk(header=h.header, old_start=h.old_start, new_start=h.new_start, lines=h.lines)
-        for h in file_diff.hunks
-    ]
-
-
-class ReviewPane(Vertical):
-    """Pane 4: the diff of the selected task."""
+class ReviewPane(TaskReviewActions):
+    """Pane 4: the diff of the selected task (its plan, review and pull request: the base)."""
 
     BORDER_TITLE = "4 Diff"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -81,8 +56,6 @@ class ReviewPane(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="pane")
-        self.shown_task: Task | None = None
-        self.task_id: UUID | None = None
         self.hunks: dict[str, list[Any]] = {}
         """The review service's hunks of each loaded file (id, header, line numbers)."""
         self.comments: list[Any] = []
@@ -91,23 +64,14 @@ class ReviewPane(Vertical):
         self.fingerprints: dict[str, str] = {}
         """Each shown file's content fingerprint, as last read (what a mark is saved with)."""
         self._mark_lock = asyncio.Lock()
-        self._generation = 0
         self._note: Text | str | None = None
         """Shown instead of the file summary while there is no diff to show (and why)."""
-
-    @property
-    def ctx_app(self) -> AsyncCoderApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Static("Select a task to review its changes.", id="diff-summary")
         yield PlanNotes(id="diff-plan")
         yield ReviewNotes(id="diff-review")
         yield DiffView(id="diff-view")
-
-    @property
-    def view(self) -> DiffView:
-        return self.query_one(DiffView)
 
     def focus_main(self) -> None:
         self.view.focus()
@@ -236,113 +200,6 @@ class ReviewPane(Vertical):
                     self.fingerprints[path] = state.fingerprint
                     self.view.set_file_reviewed(path, state.reviewed, stale=state.stale)
                 self._show_summary()
-
-    @work(group="diff-review", exclusive=True, exit_on_error=False)
-    async def load_review(self, task_id: UUID, generation: int) -> None:
-        """Show the task's latest review beside its diff (none: hidden)."""
-        from asynccoder_tui.services import reviews
-
-        ctx = self.ctx_app.context
-        if ctx is None:
-            return
-        from asynccoder_tui.services import plans
-
-        try:
-            review = await reviews.latest_review(ctx, task_id)
-            try:
-                plan: Any = await plans.show_plan(ctx, task_id)
-            except NotFoundError:
-                plan = None
-        except Exception as err:
-            self.ctx_app.report_error(err, "read the review")
-            return
-        if generation == self._generation and self.task_id == task_id:
-            self.query_one(ReviewNotes).show_review(review, self.view.files)
-            self.query_one(PlanNotes).show_plan(plan)
-
-    def action_approve_plan(self) -> None:
-        plan = self.query_one(PlanNotes).plan
-        if self.task_id is None or plan is None or plan.status != "proposed":
-            self.notify("This task has no plan to approve", severity="warning", timeout=3)
-            return
-        self.approve_plan(self.task_id)
-
-    @work(group="diff-plan-approve", exit_on_error=False)
-    async def approve_plan(self, task_id: UUID) -> None:
-        from asynccoder_tui.services import plans
-
-        ctx = self.ctx_app.context
-        if ctx is None:
-            return
-        with self.ctx_app.reporting("approve the plan"):
-            children = await plans.approve_plan(ctx, task_id)
-            self.notify(f"Plan approved: {len(children)} subtasks queued", title="Plan")
-            self.load_review(task_id, self._generation)
-
-    def action_edit_plan(self) -> None:
-        """`E`: edit a proposed plan's subtasks in a dialog (an approved one is refused)."""
-        plan = self.query_one(PlanNotes).plan
-        if self.task_id is None or plan is None:
-            self.notify("This task has no plan to edit", severity="warning", timeout=3)
-            return
-        if plan.status != "proposed":
-            self.notify(
-                f"The plan is {plan.status}: only a proposed plan can be edited, before A "
-                f"approves it",
-                severity="warning",
-                timeout=4,
-            )
-            return
-        from asynccoder_tui.services import plans
-        from asynccoder_tui.tui.screens.plan_editor import PlanEditor
-
-        ctx = self.ctx_app.context
-        if ctx is None:
-            return
-        task_id = self.task_id
-
-        async def save(text: str) -> Any:
-            return await plans.edit_plan(ctx, task_id, plans.parse_plan_text(text))
-
-        def saved(view: Any) -> None:
-            if view is not None and self.task_id == task_id:
-                self.query_one(PlanNotes).show_plan(view)
-                self.notify(f"Plan saved: {len(view.subtasks)} subtasks", title="Plan")
-
-        editor = PlanEditor(
-            str(task_id)[:8], plans.plan_text(plan.subtasks), plans.PLAN_TEXT_HELP, save
-        )
-        self.app.push_screen(editor, saved)
-
-    def events_appended(self, task_id: UUID) -> None:
-        """A finished task's transcript grew: a review may have arrived (re-read it)."""
-        task = self.shown_task
-        if task is not None and task.id == task_id and task.status.is_final:
-            self.load_review(task_id, self._generation)
-
-    def _refresh_review_notes(self) -> None:
-        """Re-place the review's findings once more hunks are known."""
-        notes = self.query_one(ReviewNotes)
-        if notes.review is not None:
-            notes.show_review(notes.review, self.view.files)
-
-    def action_send_review_back(self) -> None:
-        notes = self.query_one(ReviewNotes)
-        if self.task_id is None or notes.review is None:
-            self.notify("This task has no review to send back", severity="warning", timeout=3)
-            return
-        self.send_review_back(self.task_id)
-
-    @work(group="diff-review-back", exit_on_error=False)
-    async def send_review_back(self, task_id: UUID) -> None:
-        from asynccoder_tui.services import reviews
-
-        ctx = self.ctx_app.context
-        if ctx is None:
-            return
-        with self.ctx_app.reporting("send the review back"):
-            await reviews.send_back(ctx, task_id)
-            self.notify("The review's requested changes went back to the agent", title="Review")
 
     @on(DiffView.FileHunksNeeded)
     def _hunks_needed(self, event: diff_messages.FileHunksNeeded) -> None:
@@ -537,35 +394,3 @@ class ReviewPane(Vertical):
             with self.app.suspend():
                 await asyncio.to_thread(subprocess.run, command, check=False)
             self.action_refresh()
-
-    def action_sync_pull_request(self) -> None:
-        if self.task_id is None or self.shown_task is None or not self.shown_task.pr_url:
-            self.notify("This task has no pull request yet", severity="warning", timeout=3)
-            return
-        self.sync_pull_request(self.task_id)
-
-    @work(group="diff-pr-sync", exclusive=True, exit_on_error=False)
-    async def sync_pull_request(self, task_id: UUID) -> None:
-        from asynccoder_tui.services import review
-
-        ctx = self.ctx_app.context
-        if ctx is None:
-            return
-        with self.ctx_app.reporting("refresh the pull request"):
-            pr = await review.sync_pull_request(ctx, task_id)
-            self.notify(f"#{pr.number} is {pr.state.value}", title="Pull request", markup=False)
-
-    def action_pull_request(self) -> None:
-        from asynccoder_tui.tui.screens.pull_request import PullRequestScreen
-
-        task = self.shown_task
-        if task is None:
-            self.app.bell()
-            return
-        if task.status is not TaskStatus.COMPLETED:
-            self.notify(
-                f"The task is {task.status.value}; pull requests open from completed tasks",
-                severity="warning",
-            )
-            return
-        self.app.push_screen(PullRequestScreen(task))
