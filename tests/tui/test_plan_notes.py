@@ -45,3 +45,5 @@ async def test_plan_shown_approved_and_followed(ui_settings, make_repo) -> None:
             what="the plan merged",
         )
         assert "3/3 subtasks merged" in str(notes.render())
+        # The merges changed the parent's branch: its diff is read again, without `R`.
+        await until(pilot, lambda: len(pane.view.files) > 0, what="the parent's merged diff")

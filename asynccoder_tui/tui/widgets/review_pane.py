@@ -27,7 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from asynccoder_tui.domain.enums import TaskStatus
-from asynccoder_tui.domain.errors import ConflictError, GitError, WorkspaceError
+from asynccoder_tui.domain.errors import ConflictError, GitError, InputError, WorkspaceError
 from asynccoder_tui.domain.models import Task
 from asynccoder_tui.tui.format import safe
 from asynccoder_tui.tui.widgets import diff_messages
@@ -263,14 +263,31 @@ class ReviewPane(TaskReviewActions):
         ctx = self.ctx_app.context
         if ctx is None or self.task_id is None:
             return
-        with self.ctx_app.reporting("re-read the diff"):
+        try:
             diff = await review.file_hunks(ctx, self.task_id, path)
+        except InputError:  # no change left in it: the file is back to its base
+            self.load()
+            return
+        except Exception as err:
+            self.ctx_app.report_error(err, "re-read the diff")
+            return
+        with self.ctx_app.reporting("re-read the diff"):
             self.hunks[path] = list(diff.hunks)
             if diff.hunks or diff.binary:
                 self.view.set_file_hunks(path, to_diff_hunks(diff))
                 self.load_marks(self.task_id, self._generation)  # its content changed
             else:  # the whole file is back to its base: re-read the file list
                 self.load()
+
+    def events_appended(self, task_id: UUID) -> None:
+        """A finished task's transcript grew. For a plan's parent that is a subtask merged into
+        its branch: its whole diff is read again (with its plan and review)."""
+        task = self.shown_task
+        if task is not None and task.id == task_id and task.status.is_final:
+            if self.query_one(PlanNotes).plan is not None:
+                self.load()
+                return
+        super().events_appended(task_id)
 
     @on(DiffView.HunkCommentRequested)
     def _comment_requested(self, event: diff_messages.HunkCommentRequested) -> None:
