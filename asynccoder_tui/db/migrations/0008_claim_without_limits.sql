@@ -4,18 +4,6 @@
 -- from many workers run side by side, kept apart by SKIP LOCKED alone. A NULL limit is no
 -- limit (`max_concurrent_tasks_per_user = 0` or `max_concurrent_per_provider = 0`).
 
--- Starting the claimed tasks' runs: each gets a lease token of its own.
-CREATE FUNCTION claim_start(p_worker text, p_lease_seconds double precision, p_ids uuid[])
-RETURNS SETOF tasks LANGUAGE sql AS $$
-    UPDATE tasks t SET status = 'running',
-           lease_owner = p_worker || '/' || substr(md5(random()::text), 1, 10),
-           lease_expires_at = now() + make_interval(secs => p_lease_seconds),
-           attempt = t.attempt + 1, started_at = coalesce(t.started_at, clock_timestamp()),
-           completed_at = NULL
-    WHERE t.id = ANY (p_ids)
-    RETURNING t.*;
-$$;
-
 CREATE OR REPLACE FUNCTION claim_tasks(p_worker text, p_lease_seconds double precision,
                                        p_limit integer, p_user_limit integer,
                                        p_provider_limit integer)
@@ -34,21 +22,47 @@ BEGIN
     -- flush. A claim lost in a crash only leaves its task queued (its worker's lease-checked
     -- writes then fail and it lets go), and the run's first durable write flushes the claim.
     PERFORM set_config('synchronous_commit', 'off', true);
-    IF p_limit = 1 OR (p_user_limit IS NULL AND p_provider_limit IS NULL) THEN
-        -- One task, or a batch with no limit: the first runnable tasks in claim order (whose
-        -- owner and provider are under their limits, for one task).
-        RETURN QUERY SELECT * FROM claim_start(p_worker, p_lease_seconds, ARRAY(
-            SELECT q.id FROM tasks q
-            WHERE q.status = 'queued' AND q.run_after <= now()
-              AND (p_user_limit IS NULL
-                   OR (SELECT count(*) FROM tasks r
-                       WHERE r.owner_id = q.owner_id AND r.status = 'running') < user_cap)
-              AND (p_provider_limit IS NULL
-                   OR (SELECT count(*) FROM tasks r
-                       WHERE r.provider = q.provider AND r.status = 'running') < prov_cap)
-            ORDER BY q.priority_rank DESC, q.run_after, q.created_at
-            LIMIT p_limit
-            FOR UPDATE OF q SKIP LOCKED));
+    -- Each path is a statement of its own, with the start of the runs written out in each: a
+    -- shared helper function, `= ANY (ARRAY(...))` for one task, or limits made optional
+    -- inside one query (`limit IS NULL OR count < limit`) each made a claim a quarter to a
+    -- half slower.
+    IF p_limit = 1 THEN
+        -- One task: the first runnable one whose owner and provider are under their limits (a
+        -- missing limit counts as the largest integer: two index probes, cheaper than a branch).
+        RETURN QUERY
+            UPDATE tasks t SET status = 'running',
+                   lease_owner = p_worker || '/' || substr(md5(random()::text), 1, 10),
+                   lease_expires_at = now() + make_interval(secs => p_lease_seconds),
+                   attempt = t.attempt + 1, started_at = coalesce(t.started_at, clock_timestamp()),
+                   completed_at = NULL
+            WHERE t.id = (
+                SELECT q.id FROM tasks q
+                WHERE q.status = 'queued' AND q.run_after <= now()
+                  AND (SELECT count(*) FROM tasks r
+                       WHERE r.owner_id = q.owner_id AND r.status = 'running') < user_cap
+                  AND (SELECT count(*) FROM tasks r
+                       WHERE r.provider = q.provider AND r.status = 'running') < prov_cap
+                ORDER BY q.priority_rank DESC, q.run_after, q.created_at
+                LIMIT 1
+                FOR UPDATE OF q SKIP LOCKED)
+            RETURNING t.*;
+        RETURN;
+    END IF;
+    IF p_user_limit IS NULL AND p_provider_limit IS NULL THEN
+        -- A batch with no limit: the first runnable tasks in claim order.
+        RETURN QUERY
+            UPDATE tasks t SET status = 'running',
+                   lease_owner = p_worker || '/' || substr(md5(random()::text), 1, 10),
+                   lease_expires_at = now() + make_interval(secs => p_lease_seconds),
+                   attempt = t.attempt + 1, started_at = coalesce(t.started_at, clock_timestamp()),
+                   completed_at = NULL
+            WHERE t.id IN (
+                SELECT q.id FROM tasks q
+                WHERE q.status = 'queued' AND q.run_after <= now()
+                ORDER BY q.priority_rank DESC, q.run_after, q.created_at
+                LIMIT p_limit
+                FOR UPDATE OF q SKIP LOCKED)
+            RETURNING t.*;
         RETURN;
     END IF;
     -- A batch under limits: the first runnable tasks in claim order, skipping owners and
@@ -58,11 +72,9 @@ BEGIN
                u.n AS user_running, p.n AS provider_running
         FROM tasks q
         CROSS JOIN LATERAL (SELECT count(*) AS n FROM tasks r
-                            WHERE p_user_limit IS NOT NULL
-                              AND r.owner_id = q.owner_id AND r.status = 'running') u
+                            WHERE r.owner_id = q.owner_id AND r.status = 'running') u
         CROSS JOIN LATERAL (SELECT count(*) AS n FROM tasks r
-                            WHERE p_provider_limit IS NOT NULL
-                              AND r.provider = q.provider AND r.status = 'running') p
+                            WHERE r.provider = q.provider AND r.status = 'running') p
         WHERE q.status = 'queued' AND q.run_after <= now()
           AND u.n < user_cap AND p.n < prov_cap
         ORDER BY q.priority_rank DESC, q.run_after, q.created_at
@@ -91,16 +103,14 @@ BEGIN
         FOR i IN 1..p_limit LOOP
             SELECT q.id INTO got FROM tasks q
             WHERE q.status = 'queued' AND q.run_after <= now() AND q.id <> ALL (picked)
-              AND (p_user_limit IS NULL
-                   OR (SELECT count(*) FROM tasks r
-                       WHERE r.owner_id = q.owner_id AND r.status = 'running')
-                      + (SELECT count(*) FROM tasks r
-                         WHERE r.id = ANY (picked) AND r.owner_id = q.owner_id) < user_cap)
-              AND (p_provider_limit IS NULL
-                   OR (SELECT count(*) FROM tasks r
-                       WHERE r.provider = q.provider AND r.status = 'running')
-                      + (SELECT count(*) FROM tasks r
-                         WHERE r.id = ANY (picked) AND r.provider = q.provider) < prov_cap)
+              AND (SELECT count(*) FROM tasks r
+                   WHERE r.owner_id = q.owner_id AND r.status = 'running')
+                  + (SELECT count(*) FROM tasks r
+                     WHERE r.id = ANY (picked) AND r.owner_id = q.owner_id) < user_cap
+              AND (SELECT count(*) FROM tasks r
+                   WHERE r.provider = q.provider AND r.status = 'running')
+                  + (SELECT count(*) FROM tasks r
+                     WHERE r.id = ANY (picked) AND r.provider = q.provider) < prov_cap
             ORDER BY q.priority_rank DESC, q.run_after, q.created_at
             LIMIT 1
             FOR UPDATE OF q SKIP LOCKED;
@@ -108,6 +118,13 @@ BEGIN
             picked := picked || got;
         END LOOP;
     END IF;
-    RETURN QUERY SELECT * FROM claim_start(p_worker, p_lease_seconds, picked);
+    RETURN QUERY
+        UPDATE tasks t SET status = 'running',
+               lease_owner = p_worker || '/' || substr(md5(random()::text), 1, 10),
+               lease_expires_at = now() + make_interval(secs => p_lease_seconds),
+               attempt = t.attempt + 1, started_at = coalesce(t.started_at, clock_timestamp()),
+               completed_at = NULL
+        WHERE t.id = ANY (picked)
+        RETURNING t.*;
 END;
 $$;
