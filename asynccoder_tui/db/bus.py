@@ -10,7 +10,9 @@ Channels (payloads carry ids only, well under PostgreSQL's 8000-byte limit):
 
 The connection is never a pooled one (LISTEN must stay on one session). When it drops, the bus
 reconnects with backoff and then sends every subscriber a `RESYNC` notification: whatever was
-announced while it was away is lost, so subscribers re-read what they show.
+announced while it was away is lost, so subscribers re-read what they show. With `revive` set
+(the embedded server), every `REVIVE_AFTER` failed attempts in a row it is awaited first: a
+server stopped under a running process (`asynccoder db stop --force`) is started again.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +36,8 @@ RESYNC = "__resync__"
 """Channel of the notification sent after a reconnect (or a subscriber overflow)."""
 STATE = "__state__"
 """Channel of connection-state notifications: payload `connected` or `disconnected`."""
+REVIVE_AFTER = 3
+"""Failed connection attempts in a row before `EventBus.revive` is tried."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class EventBus:
     channels: tuple[str, ...] = CHANNELS
     reconnect_min: float = 0.1
     reconnect_max: float = 5.0
+    revive: Callable[[], Awaitable[None]] | None = None
     _subscribers: set[Subscription] = field(default_factory=set)
     _conn: asyncpg.Connection | None = None
     _task: asyncio.Task[None] | None = None
@@ -134,6 +139,7 @@ class EventBus:
     async def _supervise(self) -> None:
         delay = self.reconnect_min
         first = True
+        failures = 0
         while True:
             try:
                 conn = await connect_one(self.url, timeout=5)
@@ -144,9 +150,13 @@ class EventBus:
                 if self.connected or first:
                     log.warning("live updates disconnected: %s", err)
                 self._set_state(False)
+                failures += 1
+                if self.revive is not None and failures % REVIVE_AFTER == 0:
+                    await self._revive()
                 await asyncio.sleep(delay * (0.5 + random.random() / 2))
                 delay = min(delay * 2, self.reconnect_max)
                 continue
+            failures = 0
             self._conn = conn
             self._lost.clear()
             delay = self.reconnect_min
@@ -158,6 +168,13 @@ class EventBus:
             await self._watch(conn)
             await self._close_conn()
             self._set_state(False)
+
+    async def _revive(self) -> None:
+        assert self.revive is not None
+        try:
+            await self.revive()
+        except Exception as err:
+            log.warning("could not start the database again: %s", err)
 
     async def _watch(self, conn: asyncpg.Connection) -> None:
         """Return when the connection is lost (termination callback or a failed ping)."""

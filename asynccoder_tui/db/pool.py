@@ -120,6 +120,11 @@ class Database:
     async def close(self) -> None:
         await self.pool.close()
 
+    async def revive_embedded(self) -> None:
+        """Start the embedded server again if it was stopped under this process."""
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.revive)
+
     async def connect_direct(self) -> asyncpg.Connection:
         """A connection outside the pool (for LISTEN, which must never return to a pool)."""
         return await connect_one(self.url)

@@ -48,6 +48,18 @@ class EmbeddedServer:
 
         pg_ctl(["-w", "stop"], pgdata=self.pgdata, user=self.server.system_user)
 
+    def revive(self) -> None:
+        """Start the server again if it was stopped under this process (`db stop --force`).
+
+        Blocking: call from a thread. This process stays registered, so the server still stops
+        when its last user exits.
+        """
+        from pgserver.postgres_server import PostgresServer
+
+        with PostgresServer._lock:
+            self.server.ensure_postgres_running()
+            self.server.global_process_id_list.get_and_add(os.getpid())
+
 
 def _pid_alive(pid: int) -> bool:
     try:

@@ -36,7 +36,8 @@ class Updates:
 
 
 async def open_bus(ctx: AppContext) -> EventBus:
-    bus = EventBus(ctx.db.url)
+    revive = ctx.db.revive_embedded if ctx.db.embedded is not None else None
+    bus = EventBus(ctx.db.url, revive=revive)
     await bus.start()
     return bus
 

@@ -120,3 +120,29 @@ def test_prune_resets_a_corrupt_handle_list(tmp_path: Path) -> None:
     (tmp_path / HANDLE_FILE).write_text("{not json")
     assert prune_dead_handles(tmp_path) == []
     assert json.loads((tmp_path / HANDLE_FILE).read_text()) == []
+
+
+REVIVE = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from asynccoder_tui.db.server import start_embedded
+    srv = start_embedded(Path(sys.argv[1]))
+    first = srv.server.get_pid()
+    srv.stop()  # what `asynccoder db stop --force` does from another process
+    srv.revive()
+    print(first, srv.server.get_pid(), srv.url(), flush=True)
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_user_revives_the_server_stopped_under_it(tmp_path: Path) -> None:
+    pgdata = tmp_path / "pgdata"
+    proc = subprocess.run(
+        [sys.executable, "-c", REVIVE, str(pgdata)], capture_output=True, text=True, timeout=90
+    )
+    assert proc.returncode == 0, proc.stderr
+    first, second, _url = proc.stdout.split()
+    assert first != second, "revive did not start the server again"
+    assert _wait_gone(int(second)), "the revived server kept running after its last user exited"
