@@ -6,6 +6,7 @@ Text that came from a model or a repository is printed inert.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -46,6 +47,20 @@ async def wait_for(ctx: AppContext, task_id: UUID, *, as_json: bool, run_worker:
                 if task.status.is_final and await _caught_up(ctx, task_id, seq):
                     break
                 await updates.wait(timeout=1.0)
+    except asyncio.CancelledError:  # Ctrl-C: say what becomes of the task, then stop
+        if pool is not None:
+            await pool.stop()
+            pool = None
+            where = "it went back to the queue and runs when a worker or the app is running"
+        else:
+            where = "a worker goes on with it"
+        short = str(task_id)[:8]
+        print(
+            f"\nstopped waiting for task {short}: {where}; "
+            f"asynccoder task show {short} shows it, asynccoder task cancel {short} cancels it",
+            file=sys.stderr,
+        )
+        raise
     finally:
         if pool is not None:
             await pool.stop()
