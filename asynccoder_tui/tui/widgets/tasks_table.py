@@ -202,7 +202,7 @@ class TasksTable(DataTable[object]):
         else:
             self._spinning.discard(key)
         for (column, _), value in zip(COLUMNS, self._cells(task), strict=True):
-            self.update_cell(key, column, value, update_width=column in ("title", "model"))
+            self.update_cell(key, column, value, update_width=True)
 
     def _restore_cursor(self, key: str | None) -> None:
         if key is None or key not in self._tasks:
