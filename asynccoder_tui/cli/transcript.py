@@ -17,9 +17,12 @@ from asynccoder_tui.domain.text import inert
 if TYPE_CHECKING:
     from asynccoder_tui.domain.models import TaskEvent
     from asynccoder_tui.services.context import AppContext
+    from asynccoder_tui.services.live import LocalWorkers
 
 EXIT_TASK_FAILED = 3
 EXIT_TASK_CANCELLED = 4
+WORKER_RECHECK_SECONDS = 5.0
+"""While the task waits in the queue, how often to check that some worker is still alive."""
 
 
 async def wait_for(ctx: AppContext, task_id: UUID, *, as_json: bool, run_worker: bool) -> int:
@@ -27,10 +30,9 @@ async def wait_for(ctx: AppContext, task_id: UUID, *, as_json: bool, run_worker:
     from asynccoder_tui.services import live, tasks
 
     pool = None
+    checked = loop_time()
     if run_worker and not await live.workers_alive(ctx):
-        pool = await live.start_worker_pool(ctx, concurrency=1)
-        if not as_json:
-            print("no worker is running: running this task here", file=sys.stderr)
+        pool = await _run_here(ctx, as_json=as_json)
     seq = 0
     try:
         async with live.subscription(ctx, ["task_events", "task_status"]) as updates:
@@ -46,6 +48,17 @@ async def wait_for(ctx: AppContext, task_id: UUID, *, as_json: bool, run_worker:
                 task = await tasks.get_task(ctx, task_id)
                 if task.status.is_final and await _caught_up(ctx, task_id, seq):
                     break
+                if (
+                    run_worker
+                    and pool is None
+                    and task.status is TaskStatus.QUEUED
+                    and loop_time() - checked >= WORKER_RECHECK_SECONDS
+                ):
+                    # The worker seen at the start may have died (kill -9): its heartbeat goes
+                    # stale after a while, and then nobody would ever run the task.
+                    checked = loop_time()
+                    if not await live.workers_alive(ctx):
+                        pool = await _run_here(ctx, as_json=as_json)
                 await updates.wait(timeout=1.0)
     except asyncio.CancelledError:  # Ctrl-C: say what becomes of the task, then stop
         if pool is not None:
@@ -70,6 +83,19 @@ async def wait_for(ctx: AppContext, task_id: UUID, *, as_json: bool, run_worker:
         TaskStatus.COMPLETED: 0,
         TaskStatus.CANCELLED: EXIT_TASK_CANCELLED,
     }.get(task.status, EXIT_TASK_FAILED)
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()
+
+
+async def _run_here(ctx: AppContext, *, as_json: bool) -> LocalWorkers:
+    from asynccoder_tui.services import live
+
+    pool = await live.start_worker_pool(ctx, concurrency=1)
+    if not as_json:
+        print("no worker is running: running this task here", file=sys.stderr)
+    return pool
 
 
 async def _caught_up(ctx: AppContext, task_id: UUID, seq: int) -> bool:
