@@ -30,9 +30,13 @@ async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
             f"worker {pool.worker_id} running {args.concurrency} task(s) at a time; Ctrl-C stops",
             file=sys.stderr,
         )
-        await stop.wait()
-        print("stopping: running tasks go back to the queue", file=sys.stderr)
-        await pool.stop()
+        try:
+            await stop.wait()
+            # Ctrl-C may have ended the reader of a piped stderr (`worker 2>&1 | tee log`).
+            with contextlib.suppress(OSError):
+                print("stopping: running tasks go back to the queue", file=sys.stderr)
+        finally:
+            await pool.stop()
     return 0
 
 
