@@ -272,8 +272,14 @@ async def create_pull_request(
     pr_title = " ".join((title or task.title).split())[:250] or task.title
     say("committing")
     commit = await manager.commit(ws, f"{pr_title}\n\nReviewed changes.", model_name=task.model)
+    stats = await manager.diff_stats(ws)
+    if not stats.files_changed:
+        raise ConflictError(
+            f"task {str(task.id)[:8]} changed nothing against {ws.base_branch}: "
+            "there is nothing for a pull request",
+            hint="follow up with what to change, then open the pull request",
+        )
     if commit is not None:
-        stats = await manager.diff_stats(ws)
         await results.record_commit(
             ctx.db.pool, repository_id=repo.id, task_id=task.id, sha=commit.sha, branch=ws.branch,
             message=pr_title, files_changed=stats.files_changed, lines_added=stats.added,

@@ -137,6 +137,22 @@ async def test_failed_pull_request_leaves_no_row(tmp_path, db_url, home, github,
         await ctx.close()
 
 
+async def test_task_without_changes_opens_no_pull_request(
+    tmp_path, db_url, home, github, make_repo
+) -> None:
+    ctx, _root, origin, task = await _completed_task(tmp_path, db_url, github, make_repo)
+    try:
+        diff = await review.file_hunks(ctx, task.id, "README.md")
+        await review.reject_hunk(ctx, task.id, "README.md", 0, hunk_id=diff.hunks[0].id)
+        with pytest.raises(ConflictError, match="changed nothing") as raised:
+            await review.create_pull_request(ctx, task.id)
+        assert "commit the changes first" not in (raised.value.hint or "")
+        assert task.work_branch not in git(origin, "branch", "--list")
+        assert github.state.pulls["acme/widgets"] == []
+    finally:
+        await ctx.close()
+
+
 async def test_running_task_cannot_be_edited(tmp_path, db_url, home, github, make_repo) -> None:
     ctx, _root, _origin, task = await _completed_task(tmp_path, db_url, github, make_repo)
     try:
