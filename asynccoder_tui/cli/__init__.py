@@ -181,7 +181,11 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     p = db_sub.add_parser("url", help="print the connection URL (password hidden)")
     p.set_defaults(handler=cmd_db_url)
     p = db_sub.add_parser("stop", help="stop the embedded PostgreSQL server")
-    p.add_argument("--force", action="store_true", help="stop it even while in use")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="stop it even while in use (the processes using it start it again)",
+    )
     p.set_defaults(handler=cmd_db_stop)
 
     p = sub.add_parser("doctor", help="check the database, git, keys, sandbox and tokenizer")
