@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from asynccoder_tui.db import agents, ai_models, events, reviews
+from asynccoder_tui.db import ai_models, events, reviews
 from asynccoder_tui.db import tasks as tasks_db
 from asynccoder_tui.db.pool import Executor
 from asynccoder_tui.db.tx import transaction
 from asynccoder_tui.domain.enums import AgentKind, EventKind, ProviderKind, TaskMode
-from asynccoder_tui.domain.errors import AsyncCoderError, InsufficientCreditsError
+from asynccoder_tui.domain.errors import InsufficientCreditsError
 from asynccoder_tui.domain.models import Repository, Task
 from asynccoder_tui.engine.credits import hold_for_run
+from asynccoder_tui.engine.roles import default_model_for
 
 REVIEW_SETTING = "review"
 REVIEW_MODEL_SETTING = "review_model"
@@ -127,11 +128,7 @@ async def reviewer_model(db: Executor, repo: Repository, task: Task) -> str:
     chosen = repo.settings.get(REVIEW_MODEL_SETTING)
     if isinstance(chosen, str) and chosen.strip():
         return chosen.strip()
-    try:
-        agent = await agents.agent_for_kind(db, AgentKind.REVIEWER)
-    except AsyncCoderError:
-        return task.model
-    return agent.default_model or task.model
+    return await default_model_for(db, TaskMode.REVIEW) or task.model
 
 
 async def _provider_of(db: Executor, name: str, task: Task) -> ProviderKind:
