@@ -16,11 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Checkbox, DataTable, Label, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Label, Select, Static, TextArea
 
 from asynccoder_tui.domain.models import Agent
 from asynccoder_tui.tui.format import safe
 from asynccoder_tui.tui.screens.editor_dialog import EditorDialog
+from asynccoder_tui.tui.screens.named_table import NamedRowTable
 
 # The values the dialog hands to its save callable.
 AgentValues = dict[str, Any]
@@ -37,7 +38,7 @@ def first_line(text: str, width: int = 48) -> str:
     return safe(line, width)
 
 
-class AgentTable(DataTable[Any]):
+class AgentTable(NamedRowTable):
     """The agents, one row each (keyed by name); `enter` or `e` asks to edit the selected one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -52,7 +53,7 @@ class AgentTable(DataTable[Any]):
             self.name = name
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", **kwargs)
+        super().__init__(**kwargs)
         self.agents: dict[str, Agent] = {}
 
     def on_mount(self) -> None:
@@ -72,23 +73,10 @@ class AgentTable(DataTable[Any]):
                 Text(first_line(a.system_prompt), style="dim"),
                 key=a.name,
             )
-        if selected in self.agents:
-            self.move_cursor(row=self.get_row_index(selected))
+        self.keep_cursor(selected, self.agents)
 
-    @property
-    def selected(self) -> str | None:
-        if not self.row_count:
-            return None
-        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        return str(key) if key is not None else None
-
-    def action_edit(self) -> None:
-        if self.selected is not None:
-            self.post_message(self.Edit(self.selected))
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.action_edit()
+    def edit_message(self, name: str) -> Message:
+        return self.Edit(name)
 
 
 class AgentEditor(EditorDialog[AgentValues, Agent]):

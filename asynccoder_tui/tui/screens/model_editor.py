@@ -15,11 +15,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from asynccoder_tui.domain.models import AIModel
 from asynccoder_tui.tui.format import safe
 from asynccoder_tui.tui.screens.editor_dialog import EditorDialog
+from asynccoder_tui.tui.screens.named_table import NamedRowTable
 
 PROVIDERS = (
     ("Anthropic", "anthropic"),
@@ -40,7 +41,7 @@ def price(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-class ModelTable(DataTable[Any]):
+class ModelTable(NamedRowTable):
     """The models, one row each (keyed by name); it asks its screen to edit, add or toggle."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -65,7 +66,7 @@ class ModelTable(DataTable[Any]):
             self.name = name
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", **kwargs)
+        super().__init__(**kwargs)
         self.models: dict[str, AIModel] = {}
 
     def on_mount(self) -> None:
@@ -91,19 +92,10 @@ class ModelTable(DataTable[Any]):
                 Text("yes" if m.active else "no", style="" if m.active else "dim"),
                 key=m.name,
             )
-        if selected in self.models:
-            self.move_cursor(row=self.get_row_index(selected))
+        self.keep_cursor(selected, self.models)
 
-    @property
-    def selected(self) -> str | None:
-        if not self.row_count:
-            return None
-        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        return str(key) if key is not None else None
-
-    def action_edit(self) -> None:
-        if self.selected is not None:
-            self.post_message(self.Edit(self.selected))
+    def edit_message(self, name: str) -> Message:
+        return self.Edit(name)
 
     def action_add(self) -> None:
         self.post_message(self.Add())
@@ -111,10 +103,6 @@ class ModelTable(DataTable[Any]):
     def action_toggle_enabled(self) -> None:
         if self.selected is not None:
             self.post_message(self.Toggle(self.selected))
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.action_edit()
 
 
 class ModelEditor(EditorDialog[dict[str, Any], AIModel]):
