@@ -128,3 +128,19 @@ def screen_text(app: AsyncCoderApp) -> str:
 
     svg = app.export_screenshot()
     return html.unescape(" ".join(re.findall(r">([^<>]*)</text>", svg))).replace("\xa0", " ")
+
+
+async def submit_review_task(app: AsyncCoderApp, root: Path, tmp_path: Path) -> Any:
+    """Add the repository at `root` and submit a task on it running `review_plan` (two README
+    hunks and a new NOTES.md); returns the task as submitted."""
+    from asynccoder_tui.services import repos, tasks
+
+    ctx = app.context
+    assert ctx is not None
+    await repos.add_repo(ctx, str(root))
+    return await tasks.submit(
+        ctx,
+        tasks.SubmitRequest(
+            repository=str(root), prompt="Tidy the README", model=review_plan(tmp_path)
+        ),
+    )

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from asynccoder_tui.tui.app import AsyncCoderApp
 
-from .conftest import ready, review_plan, until
+from .conftest import ready, submit_review_task, until
 
 
 async def test_reviewed_mark_survives_a_reopen_and_goes_stale(
     ui_settings, make_repo, tmp_path: Path
 ) -> None:
-    from asynccoder_tui.services import repos, review, tasks
+    from asynccoder_tui.services import review
 
     root = make_repo()
     app = AsyncCoderApp(ui_settings())
@@ -21,13 +21,7 @@ async def test_reviewed_mark_survives_a_reopen_and_goes_stale(
         await ready(app, pilot)
         ctx = app.context
         assert ctx is not None
-        await repos.add_repo(ctx, str(root))
-        task = await tasks.submit(
-            ctx,
-            tasks.SubmitRequest(
-                repository=str(root), prompt="Tidy the README", model=review_plan(tmp_path)
-            ),
-        )
+        task = await submit_review_task(app, root, tmp_path)
         main = app.main_screen
         table = main.tasks.table
         await until(
