@@ -68,7 +68,7 @@ async def cmd_repo_archive(args: argparse.Namespace, settings: Settings) -> int:
 
 def register_repo_commands(sub: Any) -> Any:
     """The `repo` group with its own actions; returns its subparsers for the other modules."""
-    repo = sub.add_parser("repo", help="add, list, sync and archive repositories")
+    repo = sub.add_parser("repo", help="add, list, sync, archive, show and set repositories")
     r = repo.add_subparsers(dest="repo_command", metavar="ACTION", required=True)
     p = r.add_parser("add", help="add a local checkout (PATH) or a GitHub repository (owner/name)")
     p.add_argument("ref", metavar="PATH|URL")
