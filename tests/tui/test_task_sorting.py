@@ -99,9 +99,11 @@ async def test_o_cycles_server_side_sorts_and_keeps_the_cursor(
         assert table.tasks[-1].status is TaskStatus.COMPLETED
 
         await pilot.press("o")  # cost
+        # The cursor stays on its task when the new sort shows it, and a cursor near the foot of
+        # the first page reads the next at once: wait for the first page, not for exactly one.
         await until(
             pilot,
-            lambda: table.sort_mode is TaskSort.COST and table.pages_loaded == 1,
+            lambda: table.sort_mode is TaskSort.COST and table.pages_loaded >= 1,
             what="cost sort",
         )
         await until(pilot, lambda: not table.loading_page, what="the page")
